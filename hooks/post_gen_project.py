@@ -1,0 +1,48 @@
+"""Keep only the chosen options' files in the new project, then print the next steps.
+
+Runs inside the generated project folder and touches nothing outside it, so re-running it
+(as cruft does on template updates) is harmless.
+"""
+
+import shutil
+from pathlib import Path
+
+PROJECT = Path.cwd()
+PACKAGE_DIR = PROJECT / "src" / "{{ cookiecutter.package_name }}"
+VECTOR_STORE = "{{ cookiecutter.vector_store }}"
+
+
+def keep_chosen_vector_store() -> None:
+    """Each backend is one module under ``_stores/``; the chosen one becomes ``store.py``."""
+    stores = PACKAGE_DIR / "_stores"
+    if not stores.is_dir():
+        return
+    (stores / f"{VECTOR_STORE}.py").replace(PACKAGE_DIR / "store.py")
+    shutil.rmtree(stores)
+
+
+def print_next_steps() -> None:
+    print(
+        "\n".join(
+            [
+                "",
+                "Created {{ cookiecutter.project_slug }} ({{ cookiecutter.vector_store }}, "
+                "{{ cookiecutter.embeddings }} embeddings, llm={{ cookiecutter.llm }}).",
+                "Next steps:",
+                "  cd {{ cookiecutter.project_slug }}",
+                "  cp .env.example .env      # then fill in what it asks for",
+                "  make demo                 # install, ingest sample_docs/ with Airflow, start the UI",
+                "  make test                 # run the project's tests",
+                "",
+            ]
+        )
+    )
+
+
+def main() -> None:
+    keep_chosen_vector_store()
+    print_next_steps()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Chroma: embedded in ``data_dir`` by default, or a Chroma server when ``RAG_CHROMA_URL`` is set.
+
+The embedded store suits one process at a time (a laptop, the tests); give Airflow workers and the UI
+a Chroma server to share.
+"""
+
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import BaseNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.store_base import (
+    EmbeddingMismatchError,
+    StoredDocument,
+    mismatch_message,
+    stored_documents,
+)
+
+PAGE = 5000
+
+
+class ChromaStore:
+    def __init__(self, settings: Settings) -> None:
+        self._name = settings.collection
+        self._client = _client(settings)
+        self._collection = self._open_collection()
+        self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+
+    @property
+    def vector_store(self) -> ChromaVectorStore:
+        return self._vector_store
+
+    def documents(self) -> dict[str, StoredDocument]:
+        return stored_documents(self._all_metadata())
+
+    def check_embedding(self, model_name: str, dimensions: int) -> None:
+        meta = self._collection.metadata or {}
+        if "dimensions" not in meta:
+            if self.count() == 0:
+                self._collection.modify(
+                    metadata={"embedding_model": model_name, "dimensions": dimensions}
+                )
+            return
+        if (meta.get("embedding_model"), meta.get("dimensions")) != (model_name, dimensions):
+            raise EmbeddingMismatchError(
+                mismatch_message(
+                    "Chroma",
+                    meta.get("embedding_model"),
+                    meta.get("dimensions"),
+                    model_name,
+                    dimensions,
+                )
+            )
+
+    def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:
+        self._collection.delete(where={"document_id": document_id})
+        if nodes:
+            self._vector_store.add(list(nodes))
+
+    def delete_documents(self, document_ids: Iterable[str]) -> None:
+        for document_id in document_ids:
+            self._collection.delete(where={"document_id": document_id})
+
+    def clear(self) -> None:
+        self._client.delete_collection(self._name)
+        self._collection = self._open_collection()
+        self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def _open_collection(self) -> Collection:
+        return self._client.get_or_create_collection(
+            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    def _all_metadata(self) -> Iterable[dict[str, object]]:
+        offset = 0
+        while True:
+            page = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            metadatas = page["metadatas"] or []
+            yield from (dict(meta) for meta in metadatas if meta)
+            if len(metadatas) < PAGE:
+                return
+            offset += PAGE
+
+
+def open_store(settings: Settings) -> ChromaStore:
+    return ChromaStore(settings)
+
+
+def _client(settings: Settings) -> chromadb.ClientAPI:
+    telemetry_off = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
+    url = urlparse(settings.chroma_url)
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=telemetry_off,
+        )
+    except ValueError as error:
+        raise ConnectionError(
+            f"Chroma server at {settings.chroma_url} is not reachable: {error}"
+        ) from error

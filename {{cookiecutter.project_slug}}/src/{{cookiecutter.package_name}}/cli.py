@@ -1,0 +1,85 @@
+"""Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``serve``."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from {{ cookiecutter.package_name }}.config import ChunkingStrategy, Settings
+
+ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
+app = typer.Typer(help=ABOUT, no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        Path | None, typer.Argument(help="Folder of documents (default: RAG_SOURCE_DIR).")
+    ] = None,
+    strategy: Annotated[ChunkingStrategy | None, typer.Option(help="Chunking strategy.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Tokens shared by neighbouring chunks.")
+    ] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
+) -> None:
+    """Ingest a folder: only new and changed documents are embedded; removed ones are deleted."""
+    from {{ cookiecutter.package_name }}.ingest import IngestPlan, run_ingest
+
+    settings = Settings()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Scanning", total=None)
+
+        def on_plan(plan: IngestPlan) -> None:
+            progress.update(task, description="Embedding", total=len(plan.to_ingest))
+
+        summary = run_ingest(
+            settings,
+            folder=path,
+            strategy=strategy,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            full_refresh=full_refresh,
+            on_plan=on_plan,
+            progress=lambda n: progress.advance(task, n),
+        )
+    console.print(summary.as_text())
+
+
+@app.command()
+def ask(question: str) -> None:
+    """Ask one question and print the answer with its sources."""
+    from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError
+
+    try:
+        stream = QueryEngine(Settings()).stream(question)
+    except QuestionError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    for piece in stream:
+        console.out(piece, end="", highlight=False)
+    console.print()
+    for source in stream.sources:
+        section = f" › {source.section}" if source.section else ""
+        console.print(f"[{source.number}] {source.title}{section} ({source.uri})", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+) -> None:
+    """Start the web UI."""
+    from {{ cookiecutter.package_name }}.ui import serve as serve_ui
+
+    console.print(f"Starting the UI at http://{host}:{port}")
+    serve_ui(Settings(), host=host, port=port)

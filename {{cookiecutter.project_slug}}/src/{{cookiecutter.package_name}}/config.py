@@ -1,0 +1,86 @@
+"""All settings in one place: environment variables (prefix ``RAG_``) and an optional ``.env`` file."""
+
+from pathlib import Path
+from typing import Literal
+
+{% if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" -%}
+from pydantic import AliasChoices, Field, SecretStr
+{%- else -%}
+from pydantic import Field
+{%- endif %}
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ChunkingStrategy = Literal["markdown", "sentence", "tokens"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    project_name: str = "{{ cookiecutter.project_name }}"
+    data_dir: Path = Field(Path(".data"), description="Vector store files, feedback DB.")
+
+    # Sources and ingestion
+    source_dir: Path = Path("sample_docs")
+    source_access: Literal["public", "internal"] = "public"
+    max_file_bytes: int = 5_000_000
+    chunking: ChunkingStrategy = "markdown"
+{%- if cookiecutter.embeddings == "local" %}
+    # all-MiniLM-L6-v2 reads at most 256 word pieces; longer chunks would be cut when embedded.
+    chunk_size: int = Field(256, ge=32, description="Tokens per chunk.")
+    chunk_overlap: int = Field(32, ge=0)
+{%- else %}
+    chunk_size: int = Field(512, ge=32, description="Tokens per chunk.")
+    chunk_overlap: int = Field(64, ge=0)
+{%- endif %}
+    ingest_batch_size: int = Field(200, ge=1, description="Documents per mapped Airflow task.")
+{%- if cookiecutter.vector_store == "chroma" %}
+
+    # Vector store: embedded Chroma in data_dir, or a Chroma server when chroma_url is set.
+    chroma_url: str | None = None
+    collection: str = "docs"
+{%- endif %}
+
+    # Embeddings
+{%- if cookiecutter.embeddings == "local" %}
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_device: str = "cpu"
+{%- else %}
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dimensions: int | None = None
+{%- endif %}
+    embed_batch_size: int = 32
+
+    # Answering
+{%- if cookiecutter.llm == "openai" %}
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = Field(None, description="Leave unset for api.openai.com.")
+{%- elif cookiecutter.llm == "openai_compatible" %}
+    llm_model: str = "llama3.2"
+    llm_base_url: str = "http://localhost:11434/v1"
+{%- endif %}
+{%- if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" %}
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+{%- endif %}
+{%- if cookiecutter.llm != "none" %}
+    llm_timeout_s: float = 60.0
+    llm_temperature: float = 0.1
+{%- endif %}
+    top_k: int = Field(4, ge=1, le=50)
+    # Access labels that answers may draw on, e.g. ["public", "internal"]
+    query_access: list[str] = ["public"]
+    max_question_chars: int = Field(1000, ge=10)
+
+    # Feedback
+    feedback_db_url: str | None = None  # any SQLAlchemy URL; default: SQLite in data_dir
+
+    @property
+    def feedback_url(self) -> str:
+        return self.feedback_db_url or f"sqlite:///{self.data_dir.resolve() / 'feedback.db'}"
+{%- if cookiecutter.vector_store == "chroma" %}
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+{%- endif %}

@@ -1,0 +1,238 @@
+"""The query engine: retrieve the best chunks, then answer from them with numbered citations.
+
+Whenever no language model can answer ({% if cookiecutter.llm == "none" %}this project has none configured{% else %}no API key, or the server is down{% endif %}), the answer is the best
+passages themselves, with a notice that says why, never a stack trace.
+"""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llama_index.core import VectorStoreIndex
+{%- if cookiecutter.llm != "none" %}
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms import LLM
+{%- endif %}
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.embeddings import embedding_model
+from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.store_base import DocumentStore
+
+SNIPPET_CHARS = 600
+{%- if cookiecutter.llm != "none" %}
+SYSTEM_PROMPT = (
+    "You answer questions about the documentation of {project}. Use only the numbered sources you "
+    "are given. Cite each statement with its source number in square brackets, like [1] or [2][3]. "
+    "If the sources do not contain the answer, say so plainly instead of guessing."
+)
+{%- endif %}
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty or too long); the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    number: int
+    title: str
+    uri: str
+    section: str
+    text: str  # the whole chunk, as the LLM reads it
+    snippet: str  # a shorter part for display
+    score: float | None
+    document_id: str
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    sources: list[Source]
+    mode: Literal["llm", "passages"]
+    model: str | None
+    notice: str | None
+    latency_ms: int
+
+
+@dataclass
+class AnswerStream:
+    """Sources are known at once; the text arrives in pieces. Iterate it, then call ``answer()``."""
+
+    question: str
+    sources: list[Source]
+    mode: Literal["llm", "passages"]
+    model: str | None
+    notice: str | None
+    pieces: Iterator[str]
+    started: float = field(default_factory=time.perf_counter)
+    text: str = ""
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self.pieces:
+            self.text += piece
+            yield piece
+
+    def answer(self) -> Answer:
+        for _ in self:  # drain whatever was not read yet
+            pass
+        latency_ms = int((time.perf_counter() - self.started) * 1000)
+        return Answer(
+            self.question, self.text, self.sources, self.mode, self.model, self.notice, latency_ms
+        )
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    question = question.strip()
+    if not question:
+        raise QuestionError("Please type a question.")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"That question is {len(question):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it."
+        )
+    return question
+
+
+class QueryEngine:
+    def __init__(self, settings: Settings, store: DocumentStore | None = None) -> None:
+        self.settings = settings
+        self._store = store or open_store(settings)
+        self._embed = embedding_model(settings)
+        index = VectorStoreIndex.from_vector_store(
+            self._store.vector_store, embed_model=self._embed
+        )
+        visible = MetadataFilter(
+            key="access", value=settings.query_access, operator=FilterOperator.IN
+        )
+        access = MetadataFilters(filters=[visible])
+        self._retriever = index.as_retriever(similarity_top_k=settings.top_k, filters=access)
+        self._embedding_checked = False
+{%- if cookiecutter.llm != "none" %}
+        self._llm, self._no_llm_reason = _language_model(settings)
+{%- endif %}
+
+    def retrieve(self, question: str) -> list[Source]:
+        embedding = self._embed.get_query_embedding(question)
+        if not self._embedding_checked:
+            self._store.check_embedding(self._embed.model_name, len(embedding))
+            self._embedding_checked = True
+        hits = self._retriever.retrieve(QueryBundle(question, embedding=embedding))
+        return [_source(number, hit) for number, hit in enumerate(hits, start=1)]
+
+    def stream(self, question: str) -> AnswerStream:
+        question = validate_question(question, self.settings.max_question_chars)
+        started = time.perf_counter()
+        sources = self.retrieve(question)
+        if not sources:
+            notice = "The knowledge base is empty or shows you nothing: run the ingestion first."
+            return AnswerStream(question, [], "passages", None, notice, iter([notice]), started)
+{%- if cookiecutter.llm == "none" %}
+        notice = "No language model is configured (llm=none); here are the most relevant passages."
+        return _passages_stream(question, sources, notice, started)
+{%- else %}
+        if self._llm is None:
+            return _passages_stream(question, sources, self._no_llm_reason, started)
+        try:
+            pieces = self._generate(question, sources)
+            first = next(pieces, "")
+        except Exception as error:  # an unreachable or refusing LLM must not break the answer
+            notice = f"The language model could not answer ({_describe(error)}), so here are the most relevant passages."
+            return _passages_stream(question, sources, notice, started)
+        model = self.settings.llm_model
+        return AnswerStream(question, sources, "llm", model, None, _chain(first, pieces), started)
+{%- endif %}
+
+    def ask(self, question: str) -> Answer:
+        return self.stream(question).answer()
+{%- if cookiecutter.llm != "none" %}
+
+    def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
+        assert self._llm is not None
+        context = "\n\n".join(f"[{s.number}] {_heading(s)}\n{s.text}" for s in sources)
+        system = SYSTEM_PROMPT.format(project=self.settings.project_name)
+        user = f"Sources:\n\n{context}\n\nQuestion: {question}"
+        messages = [
+            ChatMessage(role=MessageRole.SYSTEM, content=system),
+            ChatMessage(role=MessageRole.USER, content=user),
+        ]
+        for response in self._llm.stream_chat(messages):
+            if response.delta:
+                yield response.delta
+
+
+def _language_model(settings: Settings) -> tuple[LLM | None, str]:
+{%- if cookiecutter.llm == "openai" %}
+    from llama_index.llms.openai import OpenAI
+
+    if settings.openai_api_key is None:
+        return None, "OPENAI_API_KEY is not set, so here are the most relevant passages."
+    return OpenAI(
+        model=settings.llm_model,
+        api_key=settings.openai_api_key.get_secret_value(),
+        api_base=settings.llm_base_url,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout_s,
+        max_retries=2,
+    ), ""
+{%- else %}
+    from llama_index.llms.openai_like import OpenAILike
+
+    key = settings.openai_api_key
+    api_key = key.get_secret_value() if key else "not-needed"  # most local servers want none
+    return OpenAILike(
+        model=settings.llm_model,
+        api_base=settings.llm_base_url,
+        api_key=api_key,
+        is_chat_model=True,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+    ), ""
+{%- endif %}
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    try:
+        yield from rest
+    except Exception as error:
+        yield f"\n\n_(The answer was cut off: {_describe(error)}.)_"
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0][:300]
+{%- endif %}
+
+
+def _passages_stream(
+    question: str, sources: list[Source], notice: str, started: float
+) -> AnswerStream:
+    passages = "\n\n".join(f"**[{s.number}] {_heading(s)}**\n\n{s.text}" for s in sources)
+    text = f"_{notice}_\n\n{passages}"
+    return AnswerStream(question, sources, "passages", None, notice, iter([text]), started)
+
+
+def _heading(source: Source) -> str:
+    return f"{source.title} › {source.section}" if source.section else source.title
+
+
+def _source(number: int, hit: NodeWithScore) -> Source:
+    meta = hit.node.metadata
+    text = hit.node.get_content(metadata_mode=MetadataMode.NONE).strip()
+    snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return Source(
+        number=number,
+        title=str(meta.get("title", "")),
+        uri=str(meta.get("uri", "")),
+        section=str(meta.get("section", "")),
+        text=text,
+        snippet=snippet,
+        score=hit.score,
+        document_id=str(meta.get("document_id", "")),
+    )

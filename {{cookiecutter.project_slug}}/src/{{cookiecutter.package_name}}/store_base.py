@@ -1,0 +1,69 @@
+"""What every vector-store backend offers; ``store.py`` holds the one this project uses."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import BasePydanticVectorStore
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    content_hash: str
+    source: str
+    complete: bool  # False when a run died while writing it: the next run writes it again
+
+
+class EmbeddingMismatchError(RuntimeError):
+    """The store holds vectors of another model or size than the configured embedding model."""
+
+
+class DocumentStore(Protocol):
+    @property
+    def vector_store(self) -> BasePydanticVectorStore: ...
+
+    def documents(self) -> dict[str, StoredDocument]: ...
+
+    def check_embedding(self, model_name: str, dimensions: int) -> None: ...
+
+    def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None: ...
+
+    def delete_documents(self, document_ids: Iterable[str]) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def count(self) -> int: ...
+
+
+def stored_documents(chunk_metadata: Iterable[dict[str, object]]) -> dict[str, StoredDocument]:
+    """Fold chunk metadata into one entry per document; a document is complete when all its chunks are there."""
+    seen: dict[str, tuple[str, str, int, int]] = {}
+    for meta in chunk_metadata:
+        doc_id = str(meta["document_id"])
+        content_hash, source, expected = (
+            str(meta["content_hash"]),
+            str(meta["source"]),
+            int(str(meta["chunk_count"])),
+        )
+        previous = seen.get(doc_id)
+        if previous and previous[0] != content_hash:
+            content_hash = ""  # chunks of two versions: treat as incomplete
+        found = previous[3] + 1 if previous else 1
+        seen[doc_id] = (content_hash, source, expected, found)
+    return {
+        doc_id: StoredDocument(
+            content_hash, source, complete=bool(content_hash) and found == expected
+        )
+        for doc_id, (content_hash, source, expected, found) in seen.items()
+    }
+
+
+def mismatch_message(
+    backend: str, stored_model: object, stored_dims: object, model: str, dims: int
+) -> str:
+    return (
+        f"The {backend} index holds {stored_dims}-dimension vectors from {stored_model!r}, but the "
+        f"configured embedding model {model!r} makes {dims}-dimension vectors. Rebuild the index with "
+        "a full refresh: `ingest --full-refresh`, or trigger the ingest_docs DAG with full_refresh=true."
+    )

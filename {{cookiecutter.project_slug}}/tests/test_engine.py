@@ -1,0 +1,88 @@
+"""The query engine over the ingested sample documents, with the real embedding model."""
+
+import pytest
+{%- if cookiecutter.llm == "openai" %}
+from pydantic import SecretStr
+{%- endif %}
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError
+
+
+@pytest.fixture(scope="module")
+def engine(sample_index: Settings) -> QueryEngine:
+{%- if cookiecutter.llm == "openai_compatible" %}
+    # Nothing listens on port 9: the engine must fall back to passages.
+    return QueryEngine(sample_index.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1"}))
+{%- elif cookiecutter.llm == "openai" %}
+    return QueryEngine(sample_index.model_copy(update={"openai_api_key": None}))
+{%- else %}
+    return QueryEngine(sample_index)
+{%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How do I add my own folder of documents?", "adding-sources.md"),
+        ("Which chunking strategy should I pick and how big should chunks be?", "chunking.rst"),
+        ("How do I run this in production with a shared vector store?", "deploying.html"),
+        ("Where are the ratings stored?", "faq.txt"),
+    ],
+)
+def test_retrieval_finds_the_page_that_answers(
+    engine: QueryEngine, question: str, expected: str
+) -> None:
+    sources = engine.retrieve(question)
+    assert expected in [s.uri for s in sources[:3]]
+    assert [s.number for s in sources] == list(range(1, len(sources) + 1))
+
+
+def test_without_a_language_model_the_answer_is_passages_saying_why(engine: QueryEngine) -> None:
+    answer = engine.ask("How do I add my own documents?")
+    assert answer.mode == "passages" and answer.notice
+{%- if cookiecutter.llm == "openai" %}
+    assert "OPENAI_API_KEY is not set" in answer.notice
+{%- elif cookiecutter.llm == "openai_compatible" %}
+    assert "could not answer" in answer.notice and "Connection" in answer.notice
+{%- else %}
+    assert "llm=none" in answer.notice
+{%- endif %}
+    assert answer.notice in answer.text
+    assert f"[1] {answer.sources[0].title}" in answer.text
+    assert answer.sources[0].text in answer.text
+{%- if cookiecutter.llm == "openai" %}
+
+
+def test_an_unreachable_llm_server_falls_back_to_passages(sample_index: Settings) -> None:
+    settings = sample_index.model_copy(
+        update={
+            "openai_api_key": SecretStr("sk-test"),
+            "llm_base_url": "http://127.0.0.1:9/v1",
+            "llm_timeout_s": 5,
+        }
+    )
+    answer = QueryEngine(settings).ask("How do I add my own documents?")
+    assert answer.mode == "passages" and "could not answer" in (answer.notice or "")
+    assert answer.sources
+{%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("question", "message"), [("   ", "type a question"), ("x" * 1001, "the limit is 1,000")]
+)
+def test_empty_and_overlong_questions_are_refused(
+    engine: QueryEngine, question: str, message: str
+) -> None:
+    with pytest.raises(QuestionError, match=message):
+        engine.ask(question)
+
+
+def test_an_empty_index_says_to_ingest_first(settings: Settings) -> None:
+    answer = QueryEngine(settings).ask("Anything?")
+    assert answer.sources == [] and "run the ingestion first" in answer.text
+
+
+def test_answers_only_draw_on_allowed_access_labels(sample_index: Settings) -> None:
+    engine = QueryEngine(sample_index.model_copy(update={"query_access": ["internal"]}))
+    assert engine.retrieve("How do I add my own documents?") == []

@@ -1,0 +1,125 @@
+"""The ingestion pipeline against the real embedding model and the real vector store."""
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.ingest import run_ingest
+from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.store_base import StoredDocument
+
+SAMPLE_COUNT = 7
+
+
+def stored(settings: Settings) -> dict[str, StoredDocument]:
+    return open_store(settings).documents()
+
+
+def test_first_run_ingests_every_document(settings: Settings, docs: Path) -> None:
+    summary = run_ingest(settings, folder=docs)
+    assert (summary.added, summary.changed, summary.deleted, summary.unchanged) == (
+        SAMPLE_COUNT,
+        0,
+        0,
+        0,
+    )
+    assert summary.chunks == open_store(settings).count() > SAMPLE_COUNT
+    assert all(doc.complete for doc in stored(settings).values())
+    assert not summary.skipped and not summary.failed
+
+
+def test_nothing_changed_means_nothing_embedded(settings: Settings, docs: Path) -> None:
+    run_ingest(settings, folder=docs)
+    before = stored(settings)
+    summary = run_ingest(settings, folder=docs)
+    assert (summary.added, summary.changed, summary.unchanged, summary.chunks) == (
+        0,
+        0,
+        SAMPLE_COUNT,
+        0,
+    )
+    assert stored(settings) == before
+
+
+def test_a_change_replaces_that_document_and_a_removal_deletes_it(
+    settings: Settings, docs: Path
+) -> None:
+    run_ingest(settings, folder=docs)
+    count = open_store(settings).count()
+    faq = docs / "faq.txt"
+    faq.write_text(
+        faq.read_text() + "\nCan I export ratings?\nYes, they are rows in the feedback database.\n"
+    )
+    (docs / "models.md").unlink()
+
+    summary = run_ingest(settings, folder=docs)
+
+    assert (summary.added, summary.changed, summary.deleted, summary.unchanged) == (
+        0,
+        1,
+        1,
+        SAMPLE_COUNT - 2,
+    )
+    after = stored(settings)
+    assert "local:models.md" not in after and after["local:faq.txt"].complete
+    assert open_store(settings).count() < count + summary.chunks  # old chunks of faq.txt are gone
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(
+    settings: Settings, docs: Path
+) -> None:
+    (docs / "broken.md").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (docs / "empty.rst").write_text("")
+    summary = run_ingest(settings, folder=docs)
+    assert {item["path"]: item["reason"] for item in summary.skipped} == {
+        "broken.md": "binary content",
+        "empty.rst": "empty file",
+    }
+    assert (
+        summary.added == SAMPLE_COUNT and "skipped broken.md: binary content" in summary.as_text()
+    )
+
+
+def test_a_run_killed_mid_write_is_finished_by_the_next_run(
+    settings: Settings, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = settings.model_copy(update={"data_dir": tmp_path / "clean"})
+    run_ingest(clean, folder=docs)
+
+    store_type = type(open_store(settings))
+    original = store_type.replace_document
+    calls = 0
+
+    def dies_on_third_document(self, document_id, nodes):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            original(self, document_id, nodes[: len(nodes) // 2])  # half written, then the crash
+            raise KeyboardInterrupt("killed")
+        original(self, document_id, nodes)
+
+    monkeypatch.setattr(store_type, "replace_document", dies_on_third_document)
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(settings, folder=docs)
+    monkeypatch.setattr(store_type, "replace_document", original)
+
+    summary = run_ingest(settings, folder=docs)
+    assert summary.unchanged == 2 and summary.added + summary.changed == SAMPLE_COUNT - 2
+    assert stored(settings) == stored(clean)
+    assert open_store(settings).count() == open_store(clean).count()
+
+
+def test_full_refresh_rebuilds_everything(settings: Settings, docs: Path) -> None:
+    first = run_ingest(settings, folder=docs)
+    again = run_ingest(settings, folder=docs, full_refresh=True)
+    assert again.added == SAMPLE_COUNT and again.chunks == first.chunks
+    assert open_store(settings).count() == first.chunks
+
+
+def test_chunking_choice_applies_per_run(settings: Settings, docs: Path) -> None:
+    small = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=64, chunk_overlap=8)
+    large = run_ingest(
+        settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8, full_refresh=True
+    )
+    assert small.chunks > large.chunks
