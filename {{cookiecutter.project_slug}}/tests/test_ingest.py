@@ -1,8 +1,10 @@
 """The ingestion pipeline against the real embedding model and the real vector store."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from llama_index.core.schema import TextNode
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.ingest import run_ingest
@@ -91,7 +93,7 @@ def test_a_run_killed_mid_write_is_finished_by_the_next_run(
     original = store_type.replace_document
     calls = 0
 
-    def dies_on_third_document(self, document_id, nodes):  # type: ignore[no-untyped-def]
+    def dies_on_third_document(self: Any, document_id: str, nodes: list[TextNode]) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:

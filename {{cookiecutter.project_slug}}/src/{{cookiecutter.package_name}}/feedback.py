@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    CursorResult,
     Connection,
     DateTime,
     Engine,
@@ -110,7 +111,7 @@ class FeedbackStore:
                     latency_ms=answer.latency_ms,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _new_id(result)
 
     def record_rating(self, interaction_id: int, score: int, comment: str | None = None) -> int:
         if score not in (1, -1):
@@ -128,7 +129,7 @@ class FeedbackStore:
                     comment=(comment or "").strip() or None,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _new_id(result)
 
     def recent_good_questions(self, limit: int = 8) -> list[str]:
         """Questions whose answers were rated helpful on balance, most recently rated first."""
@@ -163,3 +164,9 @@ class FeedbackStore:
 
     def table_names(self) -> set[str]:
         return set(inspect(self.engine).get_table_names())
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "INSERT returned no primary key"
+    return int(key[0])

@@ -1,6 +1,6 @@
 """What every vector-store backend offers; ``store.py`` holds the one this project uses."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,7 +36,7 @@ class DocumentStore(Protocol):
     def count(self) -> int: ...
 
 
-def stored_documents(chunk_metadata: Iterable[dict[str, object]]) -> dict[str, StoredDocument]:
+def stored_documents(chunk_metadata: Iterable[Mapping[str, object]]) -> dict[str, StoredDocument]:
     """Fold chunk metadata into one entry per document; a document is complete when all its chunks are there."""
     seen: dict[str, tuple[str, str, int, int]] = {}
     for meta in chunk_metadata:

@@ -4,7 +4,7 @@ The embedded store suits one process at a time (a laptop, the tests); give Airfl
 a Chroma server to share.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 import chromadb
@@ -79,12 +79,12 @@ class ChromaStore:
             self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
 
-    def _all_metadata(self) -> Iterable[dict[str, object]]:
+    def _all_metadata(self) -> Iterable[Mapping[str, object]]:
         offset = 0
         while True:
             page = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
             metadatas = page["metadatas"] or []
-            yield from (dict(meta) for meta in metadatas if meta)
+            yield from (meta for meta in metadatas if meta)
             if len(metadatas) < PAGE:
                 return
             offset += PAGE

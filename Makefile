@@ -1,0 +1,41 @@
+# cookiecutter-airflow-rag: `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+BUILD := $(CURDIR)/build
+
+# LlamaIndex's bundled NLTK data refuses hard-linked files, so uv must copy.
+export UV_LINK_MODE := copy
+export GRADIO_ANALYTICS_ENABLED := False
+
+# uv does not read pip's settings: where pip is pointed at a local folder of wheels that holds a torch
+# build (an offline or CPU-only machine), give uv the same folder and pin torch to that build.
+LOCAL_TORCH := $(firstword $(foreach dir,$(subst :, ,$(PIP_FIND_LINKS)),$(wildcard $(dir)/torch-*.whl)))
+ifneq ($(LOCAL_TORCH),)
+export UV_FIND_LINKS := $(PIP_FIND_LINKS)
+export UV_NO_SOURCES := 1
+export UV_CONSTRAINT := $(BUILD)/uv-constraints.txt
+endif
+
+.PHONY: help tools demo test lint
+
+help:
+	@echo "make demo   generate the default project, ingest its documents with Airflow, start the UI"
+	@echo "make test   run the template's tests (bakes every option combination)"
+
+tools:
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	@mkdir -p $(BUILD)
+ifneq ($(LOCAL_TORCH),)
+	@echo "torch==$$(basename $(LOCAL_TORCH) | cut -d- -f2)" > $(UV_CONSTRAINT)
+endif
+	uv sync --quiet
+
+demo: tools
+	bash scripts/demo.sh $(BUILD)/demo
+
+test: tools
+	uv run pytest
+
+lint: tools
+	uv run ruff check tests
+	uv run ruff format --check tests

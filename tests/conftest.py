@@ -1,0 +1,57 @@
+"""Bake the template with cookiecutter's own API; every accepted combination of options, once per session."""
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CHOICES = {
+    key: value
+    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
+    if isinstance(value, list)
+}
+AVAILABLE_VECTOR_STORES = ("chroma",)  # pgvector and weaviate are refused by the pre-generation hook
+
+
+def combinations() -> list[dict[str, str]]:
+    names = list(CHOICES)
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*CHOICES.values())
+        if dict(zip(names, values, strict=True))["vector_store"] in AVAILABLE_VECTOR_STORES
+    ]
+
+
+def combination_id(options: dict[str, str]) -> str:
+    return "-".join(options[key] for key in CHOICES)
+
+
+def bake(output_dir: Path, **context: str) -> Path:
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context))
+
+
+@pytest.fixture(scope="session")
+def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {
+        combination_id(options): bake(tmp_path_factory.mktemp(combination_id(options)), **options)
+        for options in combinations()
+    }
+
+
+def run(command: list[str], cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+    assert result.returncode == 0, f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def uv() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is not installed: run the tests with `make test`, which installs it")
+    return found

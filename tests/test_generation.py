@@ -1,0 +1,124 @@
+"""Every accepted combination bakes cleanly; refused ones fail with a clear message."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from .conftest import TEMPLATE, bake, combination_id, combinations, run
+
+IDS = [combination_id(options) for options in combinations()]
+UNRENDERED = re.compile(r"\{\{\s*cookiecutter\.|\{%-?\s*(if|for|endif|endfor|raw|else|elif)\b|cookiecutter\.")
+
+EXPECTED_FILES = {
+    ".env.example",
+    ".gitignore",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "dags/ingest.py",
+    *(f"sample_docs/{name}" for name in (
+        "adding-sources.md", "chunking.rst", "configuration.md", "deploying.html",
+        "faq.txt", "getting-started.md", "models.md",
+    )),
+    *(f"src/ask_docs/{name}.py" for name in (
+        "__init__", "__main__", "chunking", "cli", "config", "embeddings", "engine", "feedback",
+        "formats", "ingest", "sources", "store", "store_base", "ui",
+    )),
+    *(f"tests/{name}.py" for name in (
+        "__init__", "conftest", "test_chunking", "test_cli", "test_dag", "test_engine",
+        "test_feedback", "test_ingest", "test_sources", "test_store_chroma", "test_ui",
+    )),
+}
+
+
+def files(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_bake_has_exactly_the_expected_files(bakes: dict[str, Path], name: str) -> None:
+    assert files(bakes[name]) == EXPECTED_FILES
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_bake_leaves_no_template_markers(bakes: dict[str, Path], name: str) -> None:
+    leftovers = [
+        f"{path}:{number}: {line.strip()}"
+        for path in sorted(files(bakes[name]))
+        for number, line in enumerate((bakes[name] / path).read_text().splitlines(), start=1)
+        if UNRENDERED.search(line)
+    ]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_bake_is_ruff_clean_and_formatted(bakes: dict[str, Path], name: str) -> None:
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=bakes[name])
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=bakes[name])
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -> None:
+    vector_store, embeddings, llm = name.split("-")
+    project = bakes[name]
+    code = "\n".join((project / path).read_text() for path in files(project) if path.endswith((".py", ".toml")))
+    present = {
+        "local embeddings": "HuggingFaceEmbedding" in code,
+        "openai embeddings": "OpenAIEmbedding" in code,
+        "openai llm": "llama_index.llms.openai " in code or "llama-index-llms-openai>" in code,
+        "openai-compatible llm": "OpenAILike" in code,
+    }
+    assert present == {
+        "local embeddings": embeddings == "local",
+        "openai embeddings": embeddings == "openai",
+        "openai llm": llm == "openai",
+        "openai-compatible llm": llm == "openai_compatible",
+    }
+    assert ("pgvector" in code, "weaviate" in code) == (False, False)
+    assert ("openai_api_key" in code) == (llm != "none" or embeddings == "openai")
+
+
+def test_long_names_still_lint(tmp_path: Path) -> None:
+    project = bake(
+        tmp_path,
+        project_name="Acme Platform Engineering Knowledge Assistant",
+        description="Answers questions about the platform team's runbooks, design documents and the on-call guide.",
+    )
+    assert project.name == "acme-platform-engineering-knowledge-assistant"
+    assert (project / "src" / "acme_platform_engineering_knowledge_assistant" / "engine.py").exists()
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"vector_store": "pgvector"}, "vector_store='pgvector' is not available"),
+        ({"vector_store": "weaviate"}, "vector_store='weaviate' is not available"),
+        ({"project_slug": "Ask Docs!"}, "project_slug 'Ask Docs!' must be lowercase"),
+        ({"package_name": "class"}, "package_name 'class' must be an importable Python name"),
+        ({"package_name": "2docs"}, "package_name '2docs' must be an importable Python name"),
+    ],
+)
+def test_refused_answers_fail_with_a_clear_message(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str], message: str
+) -> None:
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, **context)
+    assert message in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_post_generation_hook_can_run_again(bakes: dict[str, Path]) -> None:
+    """cruft re-runs hooks on template updates: a second run must change nothing and not fail."""
+    project = next(iter(bakes.values()))
+    before = files(project)
+    hook = (TEMPLATE / "hooks" / "post_gen_project.py").read_text()
+    rendered = hook.replace("{{ cookiecutter.package_name }}", "ask_docs")
+    rendered = re.sub(r"\{\{ cookiecutter\.\w+ \}\}", "x", rendered)
+    subprocess.run([sys.executable, "-c", rendered], cwd=project, check=True, capture_output=True)
+    assert files(project) == before
