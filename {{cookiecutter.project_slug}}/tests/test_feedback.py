@@ -4,7 +4,13 @@ import pytest
 from sqlalchemy import create_engine, inspect, select
 
 from {{ cookiecutter.package_name }}.engine import Answer, Source
-from {{ cookiecutter.package_name }}.feedback import MIGRATIONS, FeedbackStore, metadata, migrate, schema_version
+from {{ cookiecutter.package_name }}.feedback import (
+    MIGRATIONS,
+    FeedbackStore,
+    metadata,
+    migrate,
+    schema_version,
+)
 
 
 def answer(question: str) -> Answer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from llama_index.core.node_parser import SentenceSplitter, TokenTextSplitter
 from llama_index.core.utils import get_tokenizer
 
-from {{ cookiecutter.package_name }}.config import ChunkingStrategy
+from .config import ChunkingStrategy
 
 STRATEGIES: tuple[ChunkingStrategy, ...] = ("markdown", "sentence", "tokens")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

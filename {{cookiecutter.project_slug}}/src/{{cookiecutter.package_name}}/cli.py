@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from {{ cookiecutter.package_name }}.config import ChunkingStrategy, Settings
+from .config import ChunkingStrategy, Settings
 
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
@@ -27,7 +27,7 @@ def ingest(
     full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
 ) -> None:
     """Ingest a folder: only new and changed documents are embedded; removed ones are deleted."""
-    from {{ cookiecutter.package_name }}.ingest import IngestPlan, run_ingest
+    from .ingest import IngestPlan, run_ingest
 
     settings = Settings()
     columns = (
@@ -58,7 +58,7 @@ def ingest(
 @app.command()
 def ask(question: str) -> None:
     """Ask one question and print the answer with its sources."""
-    from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError
+    from .engine import QueryEngine, QuestionError
 
     try:
         stream = QueryEngine(Settings()).stream(question)
@@ -79,7 +79,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
 ) -> None:
     """Start the web UI."""
-    from {{ cookiecutter.package_name }}.ui import serve as serve_ui
+    from .ui import serve as serve_ui
 
     console.print(f"Starting the UI at http://{host}:{port}")
     serve_ui(Settings(), host=host, port=port)

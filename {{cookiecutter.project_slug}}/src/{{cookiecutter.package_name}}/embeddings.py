@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from {{ cookiecutter.package_name }}.config import Settings
+from .config import Settings
 
 
 def embedding_model(settings: Settings) -> BaseEmbedding:

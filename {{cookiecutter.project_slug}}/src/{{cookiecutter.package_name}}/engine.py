@@ -17,10 +17,10 @@ from llama_index.core.llms import LLM
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
-from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.embeddings import embedding_model
-from {{ cookiecutter.package_name }}.store import open_store
-from {{ cookiecutter.package_name }}.store_base import DocumentStore
+from .config import Settings
+from .embeddings import embedding_model
+from .store import open_store
+from .store_base import DocumentStore
 
 SNIPPET_CHARS = 600
 {%- if cookiecutter.llm != "none" %}

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     JSON,
     Column,
-    CursorResult,
     Connection,
+    CursorResult,
     DateTime,
     Engine,
     ForeignKey,
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.engine import Answer
+    from .engine import Answer
 
 metadata = MetaData()
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
-from {{ cookiecutter.package_name }}.chunking import chunk_text
-from {{ cookiecutter.package_name }}.config import ChunkingStrategy, Settings
-from {{ cookiecutter.package_name }}.embeddings import embedding_model
-from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SkippedFile, SourceDocument
-from {{ cookiecutter.package_name }}.store import open_store
+from .chunking import chunk_text
+from .config import ChunkingStrategy, Settings
+from .embeddings import embedding_model
+from .sources import LocalFolderSource, SkippedFile, SourceDocument
+from .store import open_store
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.formats import format_of, to_markdown
+from .formats import format_of, to_markdown
 
 BINARY_SNIFF_BYTES = 8192
 

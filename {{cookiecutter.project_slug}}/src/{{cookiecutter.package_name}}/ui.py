@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError, Source
-from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+from .config import Settings
+from .engine import QueryEngine, QuestionError, Source
+from .feedback import FeedbackStore
 
 RECENT_QUESTIONS = 8
 

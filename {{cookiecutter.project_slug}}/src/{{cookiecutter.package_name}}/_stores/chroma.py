@@ -13,8 +13,8 @@ from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import BaseNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.store_base import (
+from .config import Settings
+from .store_base import (
     EmbeddingMismatchError,
     StoredDocument,
     mismatch_message,
