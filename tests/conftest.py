@@ -16,7 +16,9 @@ CHOICES = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
     if isinstance(value, list)
 }
-AVAILABLE_VECTOR_STORES = ("chroma",)  # pgvector and weaviate are refused by the pre-generation hook
+AVAILABLE_VECTOR_STORES = (
+    "chroma",
+)  # pgvector and weaviate are refused by the pre-generation hook
 
 
 def combinations() -> list[dict[str, str]]:
@@ -33,7 +35,11 @@ def combination_id(options: dict[str, str]) -> str:
 
 
 def bake(output_dir: Path, **context: str) -> Path:
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context))
+    return Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +51,18 @@ def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def run(command: list[str], cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
-    assert result.returncode == 0, f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    result = subprocess.run(
+        command,
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return result
 
 

@@ -11,7 +11,9 @@ from cookiecutter.exceptions import FailedHookException
 from .conftest import TEMPLATE, bake, combination_id, combinations, run
 
 IDS = [combination_id(options) for options in combinations()]
-UNRENDERED = re.compile(r"\{\{\s*cookiecutter\.|\{%-?\s*(if|for|endif|endfor|raw|else|elif)\b|cookiecutter\.")
+UNRENDERED = re.compile(
+    r"\{\{\s*cookiecutter\.|\{%-?\s*(if|for|endif|endfor|raw|else|elif)\b|cookiecutter\."
+)
 
 EXPECTED_FILES = {
     ".env.example",
@@ -20,18 +22,53 @@ EXPECTED_FILES = {
     "README.md",
     "pyproject.toml",
     "dags/ingest.py",
-    *(f"sample_docs/{name}" for name in (
-        "adding-sources.md", "chunking.rst", "configuration.md", "deploying.html",
-        "faq.txt", "getting-started.md", "models.md",
-    )),
-    *(f"src/ask_docs/{name}.py" for name in (
-        "__init__", "__main__", "chunking", "cli", "config", "embeddings", "engine", "feedback",
-        "formats", "ingest", "sources", "store", "store_base", "ui",
-    )),
-    *(f"tests/{name}.py" for name in (
-        "__init__", "conftest", "test_chunking", "test_cli", "test_dag", "test_engine",
-        "test_feedback", "test_ingest", "test_sources", "test_store_chroma", "test_ui",
-    )),
+    *(
+        f"sample_docs/{name}"
+        for name in (
+            "adding-sources.md",
+            "chunking.rst",
+            "configuration.md",
+            "deploying.html",
+            "faq.txt",
+            "getting-started.md",
+            "models.md",
+        )
+    ),
+    *(
+        f"src/ask_docs/{name}.py"
+        for name in (
+            "__init__",
+            "__main__",
+            "chunking",
+            "cli",
+            "config",
+            "embeddings",
+            "engine",
+            "feedback",
+            "formats",
+            "ingest",
+            "sources",
+            "store",
+            "store_base",
+            "ui",
+        )
+    ),
+    *(
+        f"tests/{name}.py"
+        for name in (
+            "__init__",
+            "conftest",
+            "test_chunking",
+            "test_cli",
+            "test_dag",
+            "test_engine",
+            "test_feedback",
+            "test_ingest",
+            "test_sources",
+            "test_store_chroma",
+            "test_ui",
+        )
+    ),
 }
 
 
@@ -63,9 +100,11 @@ def test_bake_is_ruff_clean_and_formatted(bakes: dict[str, Path], name: str) -> 
 
 @pytest.mark.parametrize("name", IDS)
 def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -> None:
-    vector_store, embeddings, llm = name.split("-")
+    _, embeddings, llm = name.split("-")
     project = bakes[name]
-    code = "\n".join((project / path).read_text() for path in files(project) if path.endswith((".py", ".toml")))
+    code = "\n".join(
+        (project / path).read_text() for path in files(project) if path.endswith((".py", ".toml"))
+    )
     present = {
         "local embeddings": "HuggingFaceEmbedding" in code,
         "openai embeddings": "OpenAIEmbedding" in code,
