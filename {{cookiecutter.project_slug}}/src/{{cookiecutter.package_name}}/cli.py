@@ -69,8 +69,7 @@ def ask(question: str) -> None:
         console.out(piece, end="", highlight=False)
     console.print()
     for source in stream.sources:
-        section = f" › {source.section}" if source.section else ""
-        console.print(f"[{source.number}] {source.title}{section} ({source.uri})", highlight=False)
+        console.print(f"[{source.number}] {source.heading} ({source.uri})", highlight=False)
 
 
 @app.command()

@@ -47,6 +47,10 @@ class Source:
     score: float | None
     document_id: str
 
+    @property
+    def heading(self) -> str:
+        return f"{self.title} › {self.section}" if self.section else self.title
+
 
 @dataclass
 class Answer:
@@ -153,7 +157,7 @@ class QueryEngine:
 
     def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
         assert self._llm is not None
-        context = "\n\n".join(f"[{s.number}] {_heading(s)}\n{s.text}" for s in sources)
+        context = "\n\n".join(f"[{s.number}] {s.heading}\n{s.text}" for s in sources)
         system = SYSTEM_PROMPT.format(project=self.settings.project_name)
         user = f"Sources:\n\n{context}\n\nQuestion: {question}"
         messages = [
@@ -213,13 +217,9 @@ def _describe(error: Exception) -> str:
 def _passages_stream(
     question: str, sources: list[Source], notice: str, started: float
 ) -> AnswerStream:
-    passages = "\n\n".join(f"**[{s.number}] {_heading(s)}**\n\n{s.text}" for s in sources)
+    passages = "\n\n".join(f"**[{s.number}] {s.heading}**\n\n{s.text}" for s in sources)
     text = f"_{notice}_\n\n{passages}"
     return AnswerStream(question, sources, "passages", None, notice, iter([text]), started)
-
-
-def _heading(source: Source) -> str:
-    return f"{source.title} › {source.section}" if source.section else source.title
 
 
 def _source(number: int, hit: NodeWithScore) -> Source:

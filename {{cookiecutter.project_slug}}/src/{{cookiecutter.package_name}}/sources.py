@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .formats import format_of, to_markdown
@@ -23,7 +24,7 @@ class SourceDocument:
     text: str  # Markdown-style text, whatever the original format
     access: str  # "public" or "internal"; queries filter on it
 
-    @property
+    @cached_property  # read for every chunk of the document: hash the text once
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
 

@@ -19,12 +19,11 @@ def format_sources(sources: list[Source]) -> str:
         return ""
     lines = ["### Sources"]
     for source in sources:
-        heading = f"{source.title} › {source.section}" if source.section else source.title
         where = (
             f"[{source.uri}]({source.uri})" if source.uri.startswith("http") else f"`{source.uri}`"
         )
         quoted = "\n".join(f"> {line}" for line in source.snippet.splitlines() if line.strip())
-        lines.append(f"**[{source.number}] {heading}** · {where}\n\n{quoted}")
+        lines.append(f"**[{source.number}] {source.heading}** · {where}\n\n{quoted}")
     return "\n\n".join(lines)
 
 
