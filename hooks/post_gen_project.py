@@ -10,6 +10,7 @@ from pathlib import Path
 PROJECT = Path.cwd()
 PACKAGE_DIR = PROJECT / "src" / "{{ cookiecutter.package_name }}"
 VECTOR_STORE = "{{ cookiecutter.vector_store }}"
+LLM = "{{ cookiecutter.llm }}"
 
 
 def keep_chosen_vector_store() -> None:
@@ -19,6 +20,13 @@ def keep_chosen_vector_store() -> None:
         return
     (stores / f"{VECTOR_STORE}.py").replace(PACKAGE_DIR / "store.py")
     shutil.rmtree(stores)
+
+
+def remove_verified_answers() -> None:
+    """Verified answers reuse language-model answers; with llm=none there are none to reuse."""
+    if LLM == "none":
+        for path in (PACKAGE_DIR / "verified.py", PROJECT / "tests" / "test_verified.py"):
+            path.unlink(missing_ok=True)
 
 
 def print_next_steps() -> None:
@@ -41,6 +49,7 @@ def print_next_steps() -> None:
 
 def main() -> None:
     keep_chosen_vector_store()
+    remove_verified_answers()
     print_next_steps()
 
 

@@ -15,12 +15,13 @@ UNRENDERED = re.compile(
     r"\{\{\s*cookiecutter\.|\{%-?\s*(if|for|endif|endfor|raw|else|elif)\b|cookiecutter\."
 )
 
-EXPECTED_FILES = {
+COMMON_FILES = {
     ".env.example",
     ".gitignore",
     "Makefile",
     "README.md",
     "pyproject.toml",
+    "dags/feedback.py",
     "dags/ingest.py",
     *(
         f"sample_docs/{name}"
@@ -70,6 +71,11 @@ EXPECTED_FILES = {
         )
     ),
 }
+VERIFIED_ANSWER_FILES = {"src/ask_docs/verified.py", "tests/test_verified.py"}
+
+
+def expected_files(llm: str) -> set[str]:
+    return COMMON_FILES | (VERIFIED_ANSWER_FILES if llm != "none" else set())
 
 
 def files(project: Path) -> set[str]:
@@ -78,7 +84,8 @@ def files(project: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", IDS)
 def test_bake_has_exactly_the_expected_files(bakes: dict[str, Path], name: str) -> None:
-    assert files(bakes[name]) == EXPECTED_FILES
+    llm = name.split("-")[2]
+    assert files(bakes[name]) == expected_files(llm)
 
 
 @pytest.mark.parametrize("name", IDS)

@@ -73,25 +73,43 @@ def settings(
     return Settings()
 
 
+{%- if cookiecutter.llm != "none" %}
+
+
+def llm_unreachable(settings: Settings) -> Settings:
+    """The same settings with no language model to reach, so answers fall back to passages."""
+{%- if cookiecutter.llm == "openai" %}
+    return settings.model_copy(update={"openai_api_key": None})
+{%- else %}
+    return settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1"})  # nothing listens
+{%- endif %}
+{%- endif %}
+
+
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     """A writable copy of the sample documents."""
     return Path(shutil.copytree(SAMPLE_DOCS, tmp_path / "docs"))
 
 
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, embedding_model_name: str) -> Settings:
-    """The sample documents ingested once; tests that only read share it."""
+def ingest_samples(data_dir: Path, embedding_model_name: str) -> Settings:
+    """Settings for a new index in ``data_dir`` holding the sample documents."""
     from {{ cookiecutter.package_name }}.ingest import run_ingest
 
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("sample-index"),
+        data_dir=data_dir,
         source_dir=SAMPLE_DOCS,
         embedding_model=embedding_model_name,
         _env_file=None,
     )
     run_ingest(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, embedding_model_name: str) -> Settings:
+    """The sample documents ingested once; tests that only read share it."""
+    return ingest_samples(tmp_path_factory.mktemp("sample-index"), embedding_model_name)
 
 
 @pytest.fixture(scope="session")

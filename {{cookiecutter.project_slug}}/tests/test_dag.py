@@ -1,13 +1,15 @@
-"""The ingest DAG, run for real with ``dag.test()`` on a fresh Airflow metadata database."""
+"""The DAGs, run for real with ``dag.test()`` on a fresh Airflow metadata database."""
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.store import open_store
 
 from .conftest import PROJECT
@@ -15,33 +17,39 @@ from .test_ingest import SAMPLE_COUNT
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_home: Path) -> Any:
+def dags(airflow_home: Path) -> dict[str, Any]:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(PROJECT / "dags"))
     assert bag.import_errors == {}
-    return bag.get_dag("ingest_docs")
+    return bag.dags
 
 
-def run(dag: Any, **conf: Any) -> dict[str, Any]:
-    """Run the DAG; return the report task's summary. ``dag.test()`` returns failed runs, not raises."""
+@pytest.fixture(scope="module")
+def dag(dags: dict[str, Any]) -> Any:
+    return dags["ingest_docs"]
+
+
+def run(dag: Any, result_of: str = "report", **conf: Any) -> dict[str, Any]:
+    """Run the DAG; return one task's result. ``dag.test()`` returns failed runs, not raises."""
     from airflow.utils.state import DagRunState
 
     dag_run = dag.test(run_conf=conf)
     assert dag_run.state == DagRunState.SUCCESS
-    summary = dag_run.get_task_instance("report").xcom_pull(task_ids="report")
-    assert isinstance(summary, dict)
-    return summary
+    result = dag_run.get_task_instance(result_of).xcom_pull(task_ids=result_of)
+    assert isinstance(result, dict)
+    return result
 
 
-def test_parsing_the_dag_imports_no_heavy_libraries() -> None:
+@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py"])
+def test_parsing_a_dag_imports_no_heavy_libraries(dag_file: str) -> None:
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
         "heavy = {'torch', 'llama_index.core', 'chromadb', 'gradio'} & set(sys.modules); "
         "print(sorted(heavy)); sys.exit(1 if heavy else 0)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, str(PROJECT / "dags" / "ingest.py")],
+        [sys.executable, "-c", code, str(PROJECT / "dags" / dag_file)],
         capture_output=True,
         text=True,
     )
@@ -81,3 +89,32 @@ def test_run_params_choose_the_chunking(dag: Any, settings: Settings, docs: Path
         full_refresh=True,
     )
     assert small["chunks"] > large["chunks"] == open_store(settings).count()
+
+
+def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None:
+    """It reports usage{% if cookiecutter.llm != "none" %} and promotes helpful answers to verified answers{% endif %}."""
+    from {{ cookiecutter.package_name }}.engine import QueryEngine
+
+    feedback = FeedbackStore(settings.feedback_url)
+{%- if cookiecutter.llm != "none" %}
+    run(dags["ingest_docs"])
+    answer = QueryEngine(settings).ask("Where are the ratings stored?")
+    answer.mode = "llm"  # as if a language model had written it
+{%- else %}
+    answer = QueryEngine(settings).ask("Where are the ratings stored?")
+{%- endif %}
+    feedback.record_rating(feedback.record_interaction(answer), -1, "too vague")
+{%- if cookiecutter.llm != "none" %}
+    liked = feedback.record_interaction(answer)
+    feedback.record_rating(liked, 1)
+
+    promoted = run(dags["feedback_loop"], result_of="promote_answers")
+    assert promoted == {"promoted": 1, "unchanged": 0, "withdrawn": 0}
+    assert f"verified:{liked}" in open_store(settings).documents()
+{%- endif %}
+    usage = run(dags["feedback_loop"], result_of="usage_report", report_days=1)
+    assert usage["questions"] == {% if cookiecutter.llm != "none" %}2{% else %}1{% endif %}
+    assert usage["not_helpful_questions"] == [
+        {"question": "Where are the ratings stored?", "comment": "too vague"}
+    ]
+    assert usage["since"] < datetime.now(UTC).isoformat()

@@ -7,15 +7,16 @@ from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError
+{%- if cookiecutter.llm != "none" %}
+
+from .conftest import llm_unreachable
+{%- endif %}
 
 
 @pytest.fixture(scope="module")
 def engine(sample_index: Settings) -> QueryEngine:
-{%- if cookiecutter.llm == "openai_compatible" %}
-    # Nothing listens on port 9: the engine must fall back to passages.
-    return QueryEngine(sample_index.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1"}))
-{%- elif cookiecutter.llm == "openai" %}
-    return QueryEngine(sample_index.model_copy(update={"openai_api_key": None}))
+{%- if cookiecutter.llm != "none" %}
+    return QueryEngine(llm_unreachable(sample_index))
 {%- else %}
     return QueryEngine(sample_index)
 {%- endif %}

@@ -1,9 +1,10 @@
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select
 
-from {{ cookiecutter.package_name }}.engine import Answer, Source
+from {{ cookiecutter.package_name }}.engine import Answer, Mode, Source
 from {{ cookiecutter.package_name }}.feedback import (
     MIGRATIONS,
     FeedbackStore,
@@ -13,11 +14,11 @@ from {{ cookiecutter.package_name }}.feedback import (
 )
 
 
-def answer(question: str) -> Answer:
+def answer(question: str, mode: Mode = "llm", verified_from: int | None = None) -> Answer:
     source = Source(
-        1, "Guide", "guide.md", "Install", "full text", "snippet", 0.8, "local:guide.md"
+        1, "Guide", "guide.md", "Install", "full text", "snippet", 0.8, "local:guide.md", "public"
     )
-    return Answer(question, "Use pip [1].", [source], "llm", "model-x", None, 120)
+    return Answer(question, "Use pip [1].", [source], mode, "model-x", None, 120, verified_from)
 
 
 @pytest.fixture
@@ -38,6 +39,24 @@ def test_migrations_match_the_table_definitions(tmp_path: Path) -> None:
     inspector = inspect(engine)
     for table in metadata.tables.values():
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())
+
+
+def test_a_first_release_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    with create_engine(url).begin() as connection:  # the database as release 1 left it
+        schema_version.create(connection)
+        MIGRATIONS[0](connection)
+        connection.execute(insert(schema_version).values(version=1))
+        connection.exec_driver_sql(
+            "INSERT INTO interactions (created_at, question, answer, sources, mode, latency_ms) "
+            "VALUES ('2026-01-01 00:00:00', 'Old question?', 'Old answer.', '[]', 'llm', 5)"
+        )
+    store = FeedbackStore(url)
+    with store.engine.connect() as connection:
+        row = connection.execute(metadata.tables["interactions"].select()).one()
+    assert (row.question, row.verified_from) == ("Old question?", None)
+    store.record_rating(row.id, 1)
+    assert store.recent_good_questions() == ["Old question?"]
 
 
 def test_migrating_again_changes_nothing(store: FeedbackStore) -> None:
@@ -81,3 +100,41 @@ def test_recent_good_questions_are_net_positive_newest_first_and_distinct(
     store.record_rating(duplicate, 1)
     assert store.recent_good_questions() == ["New liked", "Old liked"]
     assert store.recent_good_questions(limit=1) == ["New liked"]
+
+
+def test_well_rated_answers_count_the_ratings_of_their_reuses(store: FeedbackStore) -> None:
+    original = store.record_interaction(answer("How to install?"))
+    store.record_rating(original, 1)
+    passages = store.record_interaction(answer("Passages only?", mode="passages"))
+    store.record_rating(passages, 1)
+    assert [a.interaction_id for a in store.well_rated_answers()] == [original]
+
+    reuse = store.record_interaction(answer("how to install", "verified", verified_from=original))
+    store.record_rating(reuse, -1)
+    assert store.well_rated_answers() == []
+    store.record_rating(reuse, 1)
+    store.record_rating(reuse, 1)
+    (rated,) = store.well_rated_answers(min_net_score=2)
+    assert (rated.interaction_id, rated.net_score, rated.sources[0]["uri"]) == (
+        original,
+        2,
+        "guide.md",
+    )
+
+
+def test_usage_reports_answers_ratings_and_unhelpful_questions(store: FeedbackStore) -> None:
+    asked: list[tuple[str, Mode, int | None]] = [
+        ("A?", "llm", 1),
+        ("B?", "passages", -1),
+        ("C?", "llm", None),
+    ]
+    for question, mode, score in asked:
+        interaction = store.record_interaction(answer(question, mode))
+        if score:
+            store.record_rating(interaction, score, "missing page" if score < 0 else None)
+    usage = store.usage(since=datetime.now(UTC) - timedelta(days=1))
+    assert (usage.questions, usage.answered_by) == (3, {"llm": 2, "passages": 1})
+    assert (usage.helpful, usage.not_helpful, usage.latency_ms_p50) == (1, 1, 120)
+    assert usage.not_helpful_questions == [{"question": "B?", "comment": "missing page"}]
+    assert "3 questions" in usage.as_text()
+    assert store.usage(since=datetime.now(UTC) + timedelta(days=1)).questions == 0

@@ -73,8 +73,10 @@ def test_delete_and_clear(store: DocumentStore) -> None:
 
 
 def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> None:
-    store.check_embedding("model-a", 3)
+    store.check_embedding("model-b", 1536)  # an empty store accepts any model ...
+    store.record_embedding("model-a", 3)  # ... until one is recorded before writing
     store.replace_document("local:a", nodes("local:a", "h", 1))
+    store.record_embedding("model-a", 3)
     store.check_embedding("model-a", 3)
     with pytest.raises(EmbeddingMismatchError, match="full refresh"):
         store.check_embedding("model-b", 1536)

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
 
     # Feedback
     feedback_db_url: str | None = None  # any SQLAlchemy URL; default: SQLite in data_dir
+{%- if cookiecutter.llm != "none" %}
+    # Well-rated answers go back into the index as verified answers (the feedback_loop DAG).
+    verified_min_net_score: int = Field(
+        1, ge=1, description="Helpful minus unhelpful ratings an answer needs to be promoted."
+    )
+    verified_similarity: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="Cosine similarity of two questions above which a verified answer is reused as is.",
+    )
+{%- endif %}
 
     @property
     def feedback_url(self) -> str:

@@ -5,9 +5,13 @@ passages themselves, with a notice that says why, never a stack trace.
 """
 
 import time
+{%- if cookiecutter.llm != "none" %}
+from collections.abc import Iterator, Mapping
+{%- else %}
 from collections.abc import Iterator
+{%- endif %}
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import {% if cookiecutter.llm != "none" %}Any, {% endif %}Literal
 
 from llama_index.core import VectorStoreIndex
 {%- if cookiecutter.llm != "none" %}
@@ -21,6 +25,9 @@ from .config import Settings
 from .embeddings import embedding_model
 from .store import open_store
 from .store_base import DocumentStore
+{%- if cookiecutter.llm != "none" %}
+from .verified import VerifiedAnswers, VerifiedMatch
+{%- endif %}
 
 SNIPPET_CHARS = 600
 {%- if cookiecutter.llm != "none" %}
@@ -30,6 +37,9 @@ SYSTEM_PROMPT = (
     "If the sources do not contain the answer, say so plainly instead of guessing."
 )
 {%- endif %}
+
+
+Mode = Literal["llm", "passages", "verified"]
 
 
 class QuestionError(ValueError):
@@ -46,6 +56,7 @@ class Source:
     snippet: str  # a shorter part for display
     score: float | None
     document_id: str
+    access: str
 
     @property
     def heading(self) -> str:
@@ -57,10 +68,11 @@ class Answer:
     question: str
     text: str
     sources: list[Source]
-    mode: Literal["llm", "passages"]
+    mode: Mode
     model: str | None
     notice: str | None
     latency_ms: int
+    verified_from: int | None = None  # the interaction whose verified answer was reused
 
 
 @dataclass
@@ -69,11 +81,12 @@ class AnswerStream:
 
     question: str
     sources: list[Source]
-    mode: Literal["llm", "passages"]
+    mode: Mode
     model: str | None
     notice: str | None
     pieces: Iterator[str]
     started: float = field(default_factory=time.perf_counter)
+    verified_from: int | None = None
     text: str = ""
 
     def __iter__(self) -> Iterator[str]:
@@ -86,7 +99,14 @@ class AnswerStream:
             pass
         latency_ms = int((time.perf_counter() - self.started) * 1000)
         return Answer(
-            self.question, self.text, self.sources, self.mode, self.model, self.notice, latency_ms
+            self.question,
+            self.text,
+            self.sources,
+            self.mode,
+            self.model,
+            self.notice,
+            latency_ms,
+            self.verified_from,
         )
 
 
@@ -117,21 +137,22 @@ class QueryEngine:
         self._retriever = index.as_retriever(similarity_top_k=settings.top_k, filters=access)
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
+        self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
         self._llm, self._no_llm_reason = _language_model(settings)
 {%- endif %}
 
     def retrieve(self, question: str) -> list[Source]:
-        embedding = self._embed.get_query_embedding(question)
-        if not self._embedding_checked:
-            self._store.check_embedding(self._embed.model_name, len(embedding))
-            self._embedding_checked = True
-        hits = self._retriever.retrieve(QueryBundle(question, embedding=embedding))
-        return [_source(number, hit) for number, hit in enumerate(hits, start=1)]
+        return [_source(number, hit) for number, hit in enumerate(self._search(question)[1], 1)]
 
     def stream(self, question: str) -> AnswerStream:
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
-        sources = self.retrieve(question)
+        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, hits = self._search(question)
+{%- if cookiecutter.llm != "none" %}
+        if verified := self._verified.match(query_vector, hits):
+            return _verified_stream(question, verified, started)
+{%- endif %}
+        sources = [_source(number, hit) for number, hit in enumerate(hits, start=1)]
         if not sources:
             notice = "The knowledge base is empty or shows you nothing: run the ingestion first."
             return AnswerStream(question, [], "passages", None, notice, iter([notice]), started)
@@ -153,6 +174,15 @@ class QueryEngine:
 
     def ask(self, question: str) -> Answer:
         return self.stream(question).answer()
+
+    def _search(self, question: str) -> tuple[list[float], list[NodeWithScore]]:
+        query_vector = self._embed.get_query_embedding(question)
+        if not self._embedding_checked:
+            self._store.check_embedding(self._embed.model_name, len(query_vector))
+            # An empty store names no model yet: check again once something is stored.
+            self._embedding_checked = self._store.count() > 0
+        hits = self._retriever.retrieve(QueryBundle(question, embedding=query_vector))
+        return query_vector, hits
 {%- if cookiecutter.llm != "none" %}
 
     def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
@@ -211,6 +241,31 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}".splitlines()[0][:300]
+
+
+def _verified_stream(question: str, verified: VerifiedMatch, started: float) -> AnswerStream:
+    notice = f"A verified answer: people found this answer to “{verified.question}” helpful."
+    sources = [_stored_source(record) for record in verified.sources]
+    text = f"_{notice}_\n\n{verified.answer}"
+    return AnswerStream(
+        question, sources, "verified", None, notice, iter([text]), started, verified.interaction_id
+    )
+
+
+def _stored_source(record: Mapping[str, Any]) -> Source:
+    """A source as stored with a past answer (fields added in later releases may be missing)."""
+    snippet = str(record.get("snippet") or record.get("text") or "")
+    return Source(
+        number=int(record.get("number") or 0),
+        title=str(record.get("title") or ""),
+        uri=str(record.get("uri") or ""),
+        section=str(record.get("section") or ""),
+        text=str(record.get("text") or snippet),
+        snippet=snippet,
+        score=None,
+        document_id=str(record.get("document_id") or ""),
+        access=str(record.get("access") or "internal"),
+    )
 {%- endif %}
 
 
@@ -235,4 +290,5 @@ def _source(number: int, hit: NodeWithScore) -> Source:
         snippet=snippet,
         score=hit.score,
         document_id=str(meta.get("document_id", "")),
+        access=str(meta.get("access", "")),
     )

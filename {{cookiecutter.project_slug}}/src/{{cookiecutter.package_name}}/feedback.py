@@ -5,7 +5,7 @@ brings an older database up to date, so a new release never breaks an existing o
 """
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 
@@ -42,41 +43,65 @@ def _now() -> datetime:
 
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+
+def _v1_interaction_columns() -> list[Column[Any]]:
+    return [
+        Column("id", Integer, primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now, index=True),
+        Column("question", Text, nullable=False),
+        Column("answer", Text, nullable=False),
+        Column("sources", JSON, nullable=False),
+        Column("mode", String(16), nullable=False),  # "llm", "passages" or "verified"
+        Column("model", String(200)),
+        Column("notice", Text),
+        Column("latency_ms", Integer, nullable=False),
+    ]
+
+
+def _v1_rating_columns() -> list[Column[Any]]:
+    return [
+        Column("id", Integer, primary_key=True),
+        Column(
+            "interaction_id",
+            ForeignKey("interactions.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now),
+        Column("score", SmallInteger, nullable=False),  # +1 helpful, -1 not helpful
+        Column("comment", Text),
+    ]
+
+
 interactions = Table(
     "interactions",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=_now, index=True),
-    Column("question", Text, nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("sources", JSON, nullable=False),
-    Column("mode", String(16), nullable=False),  # "llm" or "passages"
-    Column("model", String(200)),
-    Column("notice", Text),
-    Column("latency_ms", Integer, nullable=False),
+    *_v1_interaction_columns(),
+    # v2: a verified answer points at the interaction whose well-rated answer it reused.
+    Column("verified_from", Integer, index=True),
 )
-ratings = Table(
-    "ratings",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column(
-        "interaction_id",
-        ForeignKey("interactions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=_now),
-    Column("score", SmallInteger, nullable=False),  # +1 helpful, -1 not helpful
-    Column("comment", Text),
-)
+ratings = Table("ratings", metadata, *_v1_rating_columns())
 
 
-def _create_first_tables(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[interactions, ratings])
+# The _v1_* column lists are the first released schema: never edit them. A schema change is a new
+# column above plus a new migration below.
+def _v1_create_tables(connection: Connection) -> None:
+    v1 = MetaData()
+    Table("interactions", v1, *_v1_interaction_columns())
+    Table("ratings", v1, *_v1_rating_columns())
+    v1.create_all(connection)
+
+
+def _v2_add_verified_from(connection: Connection) -> None:
+    connection.execute(text("ALTER TABLE interactions ADD COLUMN verified_from INTEGER"))
+    connection.execute(
+        text("CREATE INDEX ix_interactions_verified_from ON interactions (verified_from)")
+    )
 
 
 # Append a function for each schema change; never edit or reorder the ones already released.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_first_tables]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_add_verified_from]
 
 
 def migrate(engine: Engine) -> int:
@@ -88,6 +113,41 @@ def migrate(engine: Engine) -> int:
             migration(connection)
             connection.execute(schema_version.insert().values(version=version))
     return len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class RatedAnswer:
+    interaction_id: int
+    question: str
+    answer: str
+    sources: list[dict[str, Any]]
+    model: str | None
+    net_score: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    since: str
+    questions: int
+    answered_by: dict[str, int]  # "llm", "passages", "verified"
+    helpful: int
+    not_helpful: int
+    latency_ms_p50: int | None
+    latency_ms_p95: int | None
+    not_helpful_questions: list[dict[str, str]]  # the newest first: where the docs fall short
+
+    def as_text(self) -> str:
+        lines = [
+            f"since {self.since}: {self.questions} questions "
+            f"({', '.join(f'{mode} {n}' for mode, n in sorted(self.answered_by.items())) or 'none'}), "
+            f"{self.helpful} helpful and {self.not_helpful} not helpful ratings, "
+            f"latency p50 {self.latency_ms_p50} ms, p95 {self.latency_ms_p95} ms"
+        ]
+        lines += [
+            f"  not helpful: {item['question']!r} {item['comment']}".rstrip()
+            for item in self.not_helpful_questions
+        ]
+        return "\n".join(lines)
 
 
 class FeedbackStore:
@@ -109,6 +169,7 @@ class FeedbackStore:
                     model=answer.model,
                     notice=answer.notice,
                     latency_ms=answer.latency_ms,
+                    verified_from=answer.verified_from,
                 )
             )
             return _new_id(result)
@@ -133,27 +194,87 @@ class FeedbackStore:
 
     def recent_good_questions(self, limit: int = 8) -> list[str]:
         """Questions whose answers were rated helpful on balance, most recently rated first."""
-        rated = (
+        return [rated.question for rated in self._net_positive(limit=limit)]
+
+    def well_rated_answers(self, min_net_score: int = 1) -> list[RatedAnswer]:
+        """Language-model answers rated helpful on balance: one per question, the latest rated.
+
+        Ratings of a verified answer count for the answer it reused, so a thumbs-down on a verified
+        answer can withdraw it.
+        """
+        return self._net_positive(min_net_score=min_net_score, modes=("llm",))
+
+    def usage(self, since: datetime) -> Usage:
+        """What happened since ``since``: questions, how they were answered, ratings, latency."""
+        with self.engine.connect() as connection:
+            asked = connection.execute(
+                select(interactions.c.mode, interactions.c.latency_ms).where(
+                    interactions.c.created_at >= since
+                )
+            ).all()
+            votes = connection.execute(
+                select(ratings.c.score, interactions.c.question, ratings.c.comment)
+                .join(interactions, ratings.c.interaction_id == interactions.c.id)
+                .where(ratings.c.created_at >= since)
+                .order_by(ratings.c.created_at.desc())
+            ).all()
+        latencies = sorted(latency for _, latency in asked)
+        modes: dict[str, int] = {}
+        for mode, _ in asked:
+            modes[mode] = modes.get(mode, 0) + 1
+        return Usage(
+            since=since.isoformat(timespec="seconds"),
+            questions=len(asked),
+            answered_by=modes,
+            helpful=sum(1 for vote in votes if vote.score > 0),
+            not_helpful=sum(1 for vote in votes if vote.score < 0),
+            latency_ms_p50=_percentile(latencies, 0.50),
+            latency_ms_p95=_percentile(latencies, 0.95),
+            not_helpful_questions=[
+                {"question": vote.question, "comment": vote.comment or ""}
+                for vote in votes
+                if vote.score < 0
+            ][:20],
+        )
+
+    def _net_positive(
+        self,
+        *,
+        min_net_score: int = 1,
+        modes: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> list[RatedAnswer]:
+        # A rating of a verified answer is credited to the interaction that answer came from.
+        credited = func.coalesce(interactions.c.verified_from, interactions.c.id)
+        votes = (
             select(
-                interactions.c.question,
+                credited.label("interaction_id"),
+                func.sum(ratings.c.score).label("net_score"),
                 func.max(ratings.c.created_at).label("last_rated"),
             )
             .join(ratings, ratings.c.interaction_id == interactions.c.id)
-            .group_by(interactions.c.id, interactions.c.question)
-            .having(func.sum(ratings.c.score) > 0)
-            .order_by(func.max(ratings.c.created_at).desc())
+            .group_by(credited)
+            .having(func.sum(ratings.c.score) >= min_net_score)
+            .subquery()
         )
-        questions: list[str] = []
-        seen: set[str] = set()
+        query = (
+            select(interactions, votes.c.net_score, votes.c.last_rated)
+            .join(votes, votes.c.interaction_id == interactions.c.id)
+            .order_by(votes.c.last_rated.desc(), interactions.c.id.desc())
+        )
+        if modes:
+            query = query.where(interactions.c.mode.in_(modes))
+        found: dict[str, RatedAnswer] = {}
         with self.engine.connect() as connection:
-            for question, _ in connection.execute(rated):
-                key = " ".join(question.lower().split())
-                if key not in seen:
-                    seen.add(key)
-                    questions.append(question)
-                if len(questions) == limit:
+            for row in connection.execute(query):
+                key = " ".join(row.question.lower().split())
+                if key not in found:
+                    found[key] = RatedAnswer(
+                        row.id, row.question, row.answer, row.sources, row.model, row.net_score
+                    )
+                if len(found) == limit:
                     break
-        return questions
+        return list(found.values())
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
@@ -164,6 +285,12 @@ class FeedbackStore:
 
     def table_names(self) -> set[str]:
         return set(inspect(self.engine).get_table_names())
+
+
+def _percentile(sorted_values: list[int], share: float) -> int | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
 
 
 def _new_id(result: CursorResult[Any]) -> int:

@@ -147,7 +147,7 @@ def ingest_batch(
             result.failed.append({"document": document.id, "reason": f"chunking failed: {error}"})
             continue
         nodes_by_document[document.id] = [
-            _node(document, chunk.text, chunk.section, index, len(chunks), ingested_at, run_id)
+            chunk_node(document, chunk.text, chunk.section, index, len(chunks), ingested_at, run_id)
             for index, chunk in enumerate(chunks)
         ]
 
@@ -158,7 +158,7 @@ def ingest_batch(
         for node, vector in zip(all_nodes, model.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector
         store = open_store(settings)
-        store.check_embedding(model.model_name, len(all_nodes[0].embedding or []))
+        store.record_embedding(model.model_name, len(all_nodes[0].embedding or []))
         for document_id, nodes in nodes_by_document.items():
             store.replace_document(document_id, nodes)
             result.documents += 1
@@ -222,7 +222,7 @@ def run_ingest(
     return summarise(plan, results, prune(settings, plan.deleted))
 
 
-def _node(
+def chunk_node(
     document: SourceDocument,
     text: str,
     section: str,
@@ -230,7 +230,9 @@ def _node(
     count: int,
     ingested_at: str,
     run_id: str,
+    **extra: str | int,
 ) -> TextNode:
+    """One chunk with its lineage; only title and section are embedded along with the text."""
     metadata: dict[str, str | int] = {
         "title": document.title,
         "section": section,
@@ -243,6 +245,7 @@ def _node(
         "ingested_at": ingested_at,
         "run_id": run_id,
         "access": document.access,
+        **extra,
     }
     lineage = [key for key in metadata if key not in EMBEDDED_METADATA]
     return TextNode(

@@ -40,13 +40,10 @@ class ChromaStore:
 
     def check_embedding(self, model_name: str, dimensions: int) -> None:
         meta = self._collection.metadata or {}
-        if "dimensions" not in meta:
-            if self.count() == 0:
-                self._collection.modify(
-                    metadata={"embedding_model": model_name, "dimensions": dimensions}
-                )
-            return
-        if (meta.get("embedding_model"), meta.get("dimensions")) != (model_name, dimensions):
+        if "dimensions" in meta and (meta.get("embedding_model"), meta.get("dimensions")) != (
+            model_name,
+            dimensions,
+        ):
             raise EmbeddingMismatchError(
                 mismatch_message(
                     "Chroma",
@@ -55,6 +52,13 @@ class ChromaStore:
                     model_name,
                     dimensions,
                 )
+            )
+
+    def record_embedding(self, model_name: str, dimensions: int) -> None:
+        self.check_embedding(model_name, dimensions)
+        if "dimensions" not in (self._collection.metadata or {}) and self.count() == 0:
+            self._collection.modify(
+                metadata={"embedding_model": model_name, "dimensions": dimensions}
             )
 
     def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:

@@ -1,0 +1,75 @@
+"""
+### Feedback loop
+
+{%- if cookiecutter.llm != "none" %}
+Closes the loop from ratings back to answers: **promote_answers** puts answers that people rated helpful
+into the index as verified answers (retrieval finds them for related questions; a near-identical
+question gets one back at once) and withdraws those whose ratings turned negative. **usage_report**
+{%- else %}
+**usage_report**
+{%- endif %}
+logs and returns what happened over the last `report_days` days: questions, how they were answered,
+ratings, latency, and the questions whose answers were rated not helpful (where the docs fall short).
+"""
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+
+@dag(
+    dag_id="feedback_loop",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+    },
+    params={
+        "report_days": Param(7, type="integer", minimum=1, description="Days the report covers."),
+    },
+    tags=["rag", "feedback"],
+    doc_md=__doc__,
+)
+def feedback_loop() -> None:
+{%- if cookiecutter.llm != "none" %}
+    @task
+    def promote_answers() -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.verified import promote_answers as promote
+
+        summary = promote(Settings(), run_id=get_current_context()["run_id"])
+        print(summary.as_text())
+        return asdict(summary)
+
+{%- endif %}
+
+    @task
+    def usage_report() -> dict[str, Any]:
+        from dataclasses import asdict
+        from datetime import UTC, datetime
+
+        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+
+        days = get_current_context()["params"]["report_days"]
+        usage = FeedbackStore(Settings().feedback_url).usage(
+            since=datetime.now(UTC) - timedelta(days=days)
+        )
+        print(usage.as_text())
+        return asdict(usage)
+{% if cookiecutter.llm != "none" %}
+    promote_answers() >> usage_report()
+{%- else %}
+    usage_report()
+{%- endif %}
+
+
+feedback_loop()

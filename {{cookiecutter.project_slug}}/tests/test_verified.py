@@ -1,0 +1,116 @@
+"""The feedback loop on a real index: well-rated answers are promoted, reused, and withdrawn."""
+
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.engine import Answer, QueryEngine, Source
+from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.verified import VERIFIED_SOURCE, promote_answers
+
+from .conftest import ingest_samples, llm_unreachable
+
+QUESTION = "Where are the ratings stored?"
+ANSWER = "Ratings go to the `ratings` table of the feedback database [1]."
+
+
+def rated_answer(feedback: FeedbackStore, question: str, score: int, access: str = "public") -> int:
+    """An LLM answer as the UI records it, rated once."""
+    text = "Ratings are stored in the ratings table."
+    source = Source(1, "FAQ", "faq.txt", "Feedback", text, text, 0.8, "local:faq.txt", access)
+    interaction = feedback.record_interaction(
+        Answer(question, ANSWER, [source], "llm", "model-x", None, 900)
+    )
+    feedback.record_rating(interaction, score)
+    return interaction
+
+
+@pytest.fixture
+def index(tmp_path: Path, embedding_model_name: str) -> Settings:
+    return llm_unreachable(ingest_samples(tmp_path / "data", embedding_model_name))
+
+
+@pytest.fixture
+def feedback(index: Settings) -> FeedbackStore:
+    return FeedbackStore(index.feedback_url)
+
+
+def verified_documents(settings: Settings) -> set[str]:
+    documents = open_store(settings).documents()
+    return {doc_id for doc_id, doc in documents.items() if doc.source == VERIFIED_SOURCE}
+
+
+def test_helpful_answers_are_promoted_once(index: Settings, feedback: FeedbackStore) -> None:
+    liked = rated_answer(feedback, QUESTION, +1)
+    rated_answer(feedback, "Is there a dark mode?", -1)
+    first = promote_answers(index, feedback)
+    assert (first.promoted, first.unchanged, first.withdrawn) == (1, 0, 0)
+    assert verified_documents(index) == {f"verified:{liked}"}
+    again = promote_answers(index, feedback)
+    assert (again.promoted, again.unchanged, again.withdrawn) == (0, 1, 0)
+
+
+def test_a_near_identical_question_gets_the_verified_answer(
+    index: Settings, feedback: FeedbackStore
+) -> None:
+    liked = rated_answer(feedback, QUESTION, +1)
+    promote_answers(index, feedback)
+    engine = QueryEngine(index)
+
+    answer = engine.ask("where are ratings stored")
+    assert answer.mode == "verified" and answer.verified_from == liked
+    assert ANSWER in answer.text and QUESTION in (answer.notice or "")
+    assert [(s.uri, s.heading) for s in answer.sources] == [("faq.txt", "FAQ › Feedback")]
+
+    other = engine.ask("Which chunking strategy should I pick?")
+    assert other.mode == "passages" and other.verified_from is None
+
+
+def test_a_related_question_retrieves_the_verified_answer_as_a_source(
+    index: Settings, feedback: FeedbackStore
+) -> None:
+    rated_answer(feedback, QUESTION, +1)
+    promote_answers(index, feedback)
+    answer = QueryEngine(index).ask("In which database table do the thumbs-up votes end up?")
+    assert answer.mode == "passages"
+    assert "Verified answer" in [source.title for source in answer.sources]
+
+
+def test_thumbs_down_on_a_reused_answer_withdraws_it(
+    index: Settings, feedback: FeedbackStore
+) -> None:
+    rated_answer(feedback, QUESTION, +1)
+    promote_answers(index, feedback)
+    engine = QueryEngine(index)
+    for _ in range(2):  # two people find the reused answer unhelpful: net -1
+        reused = engine.ask(QUESTION)
+        assert reused.mode == "verified"
+        feedback.record_rating(feedback.record_interaction(reused), -1)
+
+    summary = promote_answers(index, feedback)
+    assert (summary.promoted, summary.withdrawn) == (0, 1)
+    assert verified_documents(index) == set()
+    assert engine.ask(QUESTION).mode == "passages"
+
+
+def test_an_answer_from_internal_sources_stays_internal(
+    index: Settings, feedback: FeedbackStore
+) -> None:
+    rated_answer(feedback, QUESTION, +1, access="internal")
+    promote_answers(index, feedback)
+    assert QueryEngine(index).ask(QUESTION).mode == "passages"
+    insider = index.model_copy(update={"query_access": ["public", "internal"]})
+    assert QueryEngine(insider).ask(QUESTION).mode == "verified"
+
+
+def test_a_full_refresh_loses_nothing_for_good(index: Settings, feedback: FeedbackStore) -> None:
+    from {{ cookiecutter.package_name }}.ingest import run_ingest
+
+    liked = rated_answer(feedback, QUESTION, +1)
+    promote_answers(index, feedback)
+    run_ingest(index, full_refresh=True)
+    assert verified_documents(index) == set()
+    assert promote_answers(index, feedback).promoted == 1
+    assert verified_documents(index) == {f"verified:{liked}"}
