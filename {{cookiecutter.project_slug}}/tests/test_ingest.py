@@ -7,7 +7,7 @@ import pytest
 from llama_index.core.schema import TextNode
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.ingest import run_ingest
+from {{ cookiecutter.package_name }}.ingest import run_ingest, section_below_title
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.store_base import StoredDocument
 
@@ -125,3 +125,11 @@ def test_chunking_choice_applies_per_run(settings: Settings, docs: Path) -> None
         settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8, full_refresh=True
     )
     assert small.chunks > large.chunks
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [("Guide > Install", "Install"), ("Guide", ""), ("Other > Guide", "Other > Guide"), ("", "")],
+)
+def test_a_chunk_section_leaves_out_the_document_title(section: str, expected: str) -> None:
+    assert section_below_title(section, "Guide") == expected

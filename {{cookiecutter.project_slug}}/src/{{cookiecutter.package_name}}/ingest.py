@@ -147,7 +147,15 @@ def ingest_batch(
             result.failed.append({"document": document.id, "reason": f"chunking failed: {error}"})
             continue
         nodes_by_document[document.id] = [
-            chunk_node(document, chunk.text, chunk.section, index, len(chunks), ingested_at, run_id)
+            chunk_node(
+                document,
+                chunk.text,
+                section_below_title(chunk.section, document.title),
+                index,
+                len(chunks),
+                ingested_at,
+                run_id,
+            )
             for index, chunk in enumerate(chunks)
         ]
 
@@ -220,6 +228,12 @@ def run_ingest(
         for batch in plan.batches(settings.ingest_batch_size)
     ]
     return summarise(plan, results, prune(settings, plan.deleted))
+
+
+def section_below_title(section: str, title: str) -> str:
+    """The heading path without the document's own title, which is shown beside it anyway."""
+    first, _, rest = section.partition(" > ")
+    return rest if first == title else section
 
 
 def chunk_node(
