@@ -10,7 +10,7 @@ VECTOR_STORE = "{{ cookiecutter.vector_store }}"
 EMBEDDINGS = "{{ cookiecutter.embeddings }}"
 LLM = "{{ cookiecutter.llm }}"
 
-AVAILABLE_VECTOR_STORES = {"chroma"}
+AVAILABLE_VECTOR_STORES = {"chroma", "pgvector"}
 
 
 def problems() -> list[str]:

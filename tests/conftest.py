@@ -16,9 +16,17 @@ CHOICES = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
     if isinstance(value, list)
 }
-AVAILABLE_VECTOR_STORES = (
-    "chroma",
-)  # pgvector and weaviate are refused by the pre-generation hook
+AVAILABLE_VECTOR_STORES = ("chroma", "pgvector")  # weaviate is refused by the pre-generation hook
+
+
+SUITE_REPORTS: list[str] = []  # one line per generated project whose own tests ran
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUITE_REPORTS:
+        terminalreporter.section("generated projects' own test suites")
+        for line in SUITE_REPORTS:
+            terminalreporter.write_line(line)
 
 
 def combinations() -> list[dict[str, str]]:

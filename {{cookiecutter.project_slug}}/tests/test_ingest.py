@@ -11,6 +11,8 @@ from {{ cookiecutter.package_name }}.ingest import run_ingest, section_below_tit
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.store_base import StoredDocument
 
+from .conftest import StoreIsolation
+
 SAMPLE_COUNT = 7
 
 
@@ -84,9 +86,13 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(
 
 
 def test_a_run_killed_mid_write_is_finished_by_the_next_run(
-    settings: Settings, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    docs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    new_store: StoreIsolation,
 ) -> None:
-    clean = settings.model_copy(update={"data_dir": tmp_path / "clean"})
+    clean = Settings(**new_store(tmp_path / "clean"))
     run_ingest(clean, folder=docs)
 
     store_type = type(open_store(settings))

@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.verified import VERIFIED_SOURCE, promote_answers
 
-from .conftest import ingest_samples, llm_unreachable
+from .conftest import StoreIsolation, ingest_samples, llm_unreachable
 
 QUESTION = "Where are the ratings stored?"
 ANSWER = "Ratings go to the `ratings` table of the feedback database [1]."
@@ -28,8 +28,8 @@ def rated_answer(feedback: FeedbackStore, question: str, score: int, access: str
 
 
 @pytest.fixture
-def index(tmp_path: Path, embedding_model_name: str) -> Settings:
-    return llm_unreachable(ingest_samples(tmp_path / "data", embedding_model_name))
+def index(tmp_path: Path, embedding_model_name: str, new_store: StoreIsolation) -> Settings:
+    return llm_unreachable(ingest_samples(new_store(tmp_path / "data"), embedding_model_name))
 
 
 @pytest.fixture

@@ -5,10 +5,15 @@ from typing import Literal
 
 {% if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" -%}
 from pydantic import AliasChoices, Field, SecretStr
+{%- elif cookiecutter.vector_store == "pgvector" -%}
+from pydantic import Field, SecretStr
 {%- else -%}
 from pydantic import Field
 {%- endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
+{%- if cookiecutter.vector_store == "pgvector" %}
+from sqlalchemy.engine import make_url
+{%- endif %}
 
 ChunkingStrategy = Literal["markdown", "sentence", "tokens"]
 
@@ -17,7 +22,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     project_name: str = "{{ cookiecutter.project_name }}"
+{%- if cookiecutter.vector_store == "chroma" %}
     data_dir: Path = Field(Path(".data"), description="Vector store files, feedback DB.")
+{%- endif %}
 
     # Sources and ingestion
     source_dir: Path = Path("sample_docs")
@@ -38,15 +45,27 @@ class Settings(BaseSettings):
     # Vector store: embedded Chroma in data_dir, or a Chroma server when chroma_url is set.
     chroma_url: str | None = None
     collection: str = "docs"
+{%- elif cookiecutter.vector_store == "pgvector" %}
+
+    # Vector store: PostgreSQL with pgvector. The feedback tables go in the same database by default.
+    database_url: SecretStr = SecretStr("postgresql://postgres:postgres@localhost:5432/rag")
+    collection: str = Field("docs", description="The chunks go in table data_<collection>.")
+    hybrid_search: bool = Field(
+        False, description="Also match by full-text search; switching it on needs a full refresh."
+    )
+    text_search_config: str = "english"  # PostgreSQL's language for full-text search
 {%- endif %}
 
     # Embeddings
 {%- if cookiecutter.embeddings == "local" %}
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     embedding_device: str = "cpu"
+{%- if cookiecutter.vector_store == "pgvector" %}
+    embedding_dimensions: int = Field(384, description="The model's vector size; sizes the table.")
+{%- endif %}
 {%- else %}
     embedding_model: str = "text-embedding-3-small"
-    embedding_dimensions: int | None = None
+    embedding_dimensions: int = Field(1536, description="text-embedding-3 can shorten vectors.")
 {%- endif %}
     embed_batch_size: int = 32
 
@@ -73,7 +92,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(1000, ge=10)
 
     # Feedback
-    feedback_db_url: str | None = None  # any SQLAlchemy URL; default: SQLite in data_dir
+    feedback_db_url: str | None = None  # any SQLAlchemy URL; default: {% if cookiecutter.vector_store == "chroma" %}SQLite in data_dir{% else %}database_url{% endif %}
 {%- if cookiecutter.llm != "none" %}
     # Well-rated answers go back into the index as verified answers (the feedback_loop DAG).
     verified_min_net_score: int = Field(
@@ -89,10 +108,22 @@ class Settings(BaseSettings):
 
     @property
     def feedback_url(self) -> str:
+{%- if cookiecutter.vector_store == "pgvector" %}
+        return self.feedback_db_url or postgres_url(self.database_url.get_secret_value())
+{%- else %}
         return self.feedback_db_url or f"sqlite:///{self.data_dir.resolve() / 'feedback.db'}"
+{%- endif %}
 {%- if cookiecutter.vector_store == "chroma" %}
 
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+{%- endif %}
+{%- if cookiecutter.vector_store == "pgvector" %}
+
+
+def postgres_url(database_url: str) -> str:
+    """A ``postgresql://`` URL as users write it, for SQLAlchemy with the psycopg 3 driver."""
+    url = make_url(database_url).set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
 {%- endif %}

@@ -134,7 +134,11 @@ class QueryEngine:
             key="access", value=settings.query_access, operator=FilterOperator.IN
         )
         access = MetadataFilters(filters=[visible])
-        self._retriever = index.as_retriever(similarity_top_k=settings.top_k, filters=access)
+        self._retriever = index.as_retriever(
+            similarity_top_k=settings.top_k,
+            filters=access,
+            vector_store_query_mode=self._store.query_mode,
+        )
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)

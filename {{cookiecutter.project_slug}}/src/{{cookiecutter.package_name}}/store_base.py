@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import BasePydanticVectorStore
+from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class EmbeddingMismatchError(RuntimeError):
 class DocumentStore(Protocol):
     @property
     def vector_store(self) -> BasePydanticVectorStore: ...
+
+    @property
+    def query_mode(self) -> VectorStoreQueryMode:
+        """How questions are matched: vector search, or hybrid where the backend offers it."""
+        ...
 
     def documents(self) -> dict[str, StoredDocument]: ...
 

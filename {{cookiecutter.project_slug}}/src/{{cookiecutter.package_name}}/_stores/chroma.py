@@ -11,6 +11,7 @@ import chromadb
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import VectorStoreQueryMode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from .config import Settings
@@ -34,6 +35,10 @@ class ChromaStore:
     @property
     def vector_store(self) -> ChromaVectorStore:
         return self._vector_store
+
+    @property
+    def query_mode(self) -> VectorStoreQueryMode:
+        return VectorStoreQueryMode.DEFAULT  # Chroma offers vector search only
 
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())

@@ -1,13 +1,23 @@
+{%- if cookiecutter.vector_store == "chroma" -%}
 """The store contract against real Chroma: embedded (persistent client) and a server over HTTP."""
+{%- else -%}
+"""The store contract against a real PostgreSQL server with pgvector."""
+{%- endif %}
 
 import uuid
 
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores import MetadataFilter, MetadataFilters, VectorStoreQuery
+{%- if cookiecutter.vector_store == "pgvector" %}
+from llama_index.core.vector_stores.types import VectorStoreQueryMode
+from pydantic import SecretStr
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.store_base import DocumentStore, EmbeddingMismatchError
+{%- if cookiecutter.vector_store == "chroma" %}
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -18,6 +28,13 @@ def store(request: pytest.FixtureRequest, settings: Settings) -> DocumentStore:
             update={"chroma_url": url, "collection": f"t-{uuid.uuid4().hex}"}
         )
     return open_store(settings)
+{%- else %}
+
+
+@pytest.fixture
+def store(settings: Settings) -> DocumentStore:
+    return open_store(settings.model_copy(update={"embedding_dimensions": 3}))
+{%- endif %}
 
 
 def nodes(doc_id: str, content_hash: str, count: int, dims: int = 3) -> list[TextNode]:
@@ -73,7 +90,7 @@ def test_delete_and_clear(store: DocumentStore) -> None:
 
 
 def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> None:
-    store.check_embedding("model-b", 1536)  # an empty store accepts any model ...
+    store.check_embedding("model-b", 3)  # an empty store accepts any model of its size ...
     store.record_embedding("model-a", 3)  # ... until one is recorded before writing
     store.replace_document("local:a", nodes("local:a", "h", 1))
     store.record_embedding("model-a", 3)
@@ -83,8 +100,6 @@ def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> 
 
 
 def test_query_orders_by_similarity_and_filters_metadata(store: DocumentStore) -> None:
-    from llama_index.core.vector_stores import MetadataFilter, MetadataFilters, VectorStoreQuery
-
     store.replace_document("local:a", nodes("local:a", "h", 3))
     result = store.vector_store.query(
         VectorStoreQuery(query_embedding=[3.0, 1.0, 0.5], similarity_top_k=3)
@@ -100,6 +115,56 @@ def test_query_orders_by_similarity_and_filters_metadata(store: DocumentStore) -
     assert not filtered.nodes
 
 
+def test_document_ids_with_quotes_and_unicode_are_data_not_code(store: DocumentStore) -> None:
+    odd = 'local:it\'s a "test"; DROP TABLE x; -- é.md'
+    store.replace_document(odd, nodes(odd, "h", 2))
+    store.replace_document("local:b", nodes("local:b", "h", 1))
+    assert store.documents()[odd].complete
+    store.delete_documents([odd])
+    assert set(store.documents()) == {"local:b"}
+
+
 def test_an_unreachable_server_names_its_address(settings: Settings) -> None:
+{%- if cookiecutter.vector_store == "chroma" %}
     with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
         open_store(settings.model_copy(update={"chroma_url": "http://127.0.0.1:9"}))
+{%- else %}
+    down = SecretStr("postgresql://rag:s3cret@127.0.0.1:9/rag")
+    with pytest.raises(ConnectionError, match=r"PostgreSQL at .*127\.0\.0\.1:9") as raised:
+        open_store(settings.model_copy(update={"database_url": down}))
+    assert "s3cret" not in str(raised.value)
+
+
+def test_the_configured_size_must_match_the_model(settings: Settings) -> None:
+    store = open_store(settings)  # sized by RAG_EMBEDDING_DIMENSIONS
+    with pytest.raises(EmbeddingMismatchError, match="RAG_EMBEDDING_DIMENSIONS=3"):
+        store.record_embedding("model-a", 3)
+
+
+def test_hybrid_search_also_finds_exact_words(settings: Settings) -> None:
+    store = open_store(
+        settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True})
+    )
+    assert store.query_mode == VectorStoreQueryMode.HYBRID
+    store.replace_document("local:a", nodes("local:a", "h", 3))
+    keyword = nodes("local:kw", "h", 1)
+    keyword[0].text = "pg_hba.conf controls client authentication"
+    keyword[0].embedding = [0.0, 0.0, 1.0]
+    store.replace_document("local:kw", keyword)
+    query = VectorStoreQuery(
+        query_embedding=[3.0, 1.0, 0.5], query_str="pg_hba.conf", similarity_top_k=1
+    )
+    dense = store.vector_store.query(query)
+    assert [n.get_content() for n in dense.nodes or []] == ["local:a part 2"]
+    query.mode = VectorStoreQueryMode.HYBRID
+    hybrid = store.vector_store.query(query)
+    assert keyword[0].text in [n.get_content() for n in hybrid.nodes or []]
+
+
+def test_switching_hybrid_on_for_an_existing_table_asks_for_a_full_refresh(
+    settings: Settings,
+) -> None:
+    open_store(settings.model_copy(update={"embedding_dimensions": 3}))
+    with pytest.raises(RuntimeError, match="full refresh"):
+        open_store(settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True}))
+{%- endif %}

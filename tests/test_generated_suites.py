@@ -1,0 +1,35 @@
+"""Generated projects, installed the way a user installs them, pass their own lint and test commands.
+
+Together the runs cover every vector store this machine can serve for real and every LLM setting; each
+run prints where its backends came from.
+"""
+
+import re
+
+import pytest
+
+from .conftest import SUITE_REPORTS, bake, run
+
+FULL_RUNS = {
+    "chroma-local-openai": {},  # the default project
+    "pgvector-local-openai_compatible": {"vector_store": "pgvector", "llm": "openai_compatible"},
+    "chroma-local-none": {"llm": "none"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FULL_RUNS)
+def test_generated_project_passes_its_own_checks_and_tests(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> None:
+    project = bake(tmp_path_factory.mktemp(name), **FULL_RUNS[name])
+    run(["make", "setup"], cwd=project)
+    run(["make", "lint"], cwd=project)
+    result = run(["make", "test"], cwd=project)
+    summary = re.findall(r"^=+ (.* in [\d.]+s.*?) =+$", result.stdout, flags=re.MULTILINE)[-1]
+    backends = re.findall(r"^backend .*$", result.stdout, flags=re.MULTILINE)
+    SUITE_REPORTS.append(f"{name}: {summary}; " + "; ".join(backends))
+    assert " passed" in summary and "failed" not in summary and "error" not in summary
+    assert "skipped" not in summary, (
+        f"every test of {name} runs on this machine:\n" + result.stdout[-3000:]
+    )
