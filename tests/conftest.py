@@ -5,10 +5,14 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+
+from .llm_server import MODEL_ALIAS, ServerUnavailable, running_server, server_python
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CHOICES = {
@@ -51,6 +55,29 @@ def bake(output_dir: Path, **context: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def llm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """LLM_BASE_URL and LLM_MODEL of a real OpenAI-compatible server for the generated suites.
+
+    LLM_BASE_URL from the environment if set, else llama.cpp's server with SmolLM2 on loopback. Empty
+    when no server could be had; the generated suites then skip their LLM tests, saying why.
+    """
+    if url := os.environ.get("LLM_BASE_URL"):
+        SUITE_REPORTS.append(f"LLM server: environment (LLM_BASE_URL={url})")
+        yield {"LLM_BASE_URL": url, "LLM_MODEL": os.environ.get("LLM_MODEL", MODEL_ALIAS)}
+        return
+    log = tmp_path_factory.mktemp("llm-server") / "server.log"
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running_server(server_python(uv()), log))
+        except ServerUnavailable as error:
+            SUITE_REPORTS.append(f"LLM server: unavailable ({error})")
+            yield {}
+            return
+        SUITE_REPORTS.append(f"LLM server: local (llama.cpp's server with SmolLM2-135M at {url})")
+        yield {"LLM_BASE_URL": url, "LLM_MODEL": MODEL_ALIAS}
+
+
+@pytest.fixture(scope="session")
 def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         combination_id(options): bake(tmp_path_factory.mktemp(combination_id(options)), **options)
@@ -58,7 +85,9 @@ def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def run(command: list[str], cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], cwd: Path, timeout: int = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command,
         check=False,
@@ -66,7 +95,7 @@ def run(command: list[str], cwd: Path, timeout: int = 1800) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, (
         f"{' '.join(command)} failed in {cwd}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

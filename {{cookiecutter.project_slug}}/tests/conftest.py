@@ -116,6 +116,18 @@ def settings(
 {%- if cookiecutter.llm != "none" %}
 
 
+@pytest.fixture(scope="session")
+def llm_server() -> tuple[str, str]:
+    """A real OpenAI-compatible server: its base URL and model, from LLM_BASE_URL and LLM_MODEL."""
+    url = os.environ.get("LLM_BASE_URL")
+    if not url:
+        pytest.skip(
+            "no OpenAI-compatible LLM server: set LLM_BASE_URL (and LLM_MODEL) to one, such as "
+            "llama.cpp's server, Ollama or vLLM"
+        )
+    return url, os.environ.get("LLM_MODEL", "gpt-4o-mini")
+
+
 def llm_unreachable(settings: Settings) -> Settings:
     """The same settings with no language model to reach, so answers fall back to passages."""
 {%- if cookiecutter.llm == "openai" %}

@@ -1,4 +1,8 @@
 """The query engine over the ingested sample documents, with the real embedding model."""
+{%- if cookiecutter.llm == "openai" %}
+
+import os
+{%- endif %}
 
 import pytest
 {%- if cookiecutter.llm == "openai" %}
@@ -52,6 +56,30 @@ def test_without_a_language_model_the_answer_is_passages_saying_why(engine: Quer
     assert answer.notice in answer.text
     assert f"[1] {answer.sources[0].title}" in answer.text
     assert answer.sources[0].text in answer.text
+{%- if cookiecutter.llm != "none" %}
+
+
+def test_a_real_language_model_streams_an_answer(
+    sample_index: Settings, llm_server: tuple[str, str]
+) -> None:
+    url, model = llm_server
+    settings = sample_index.model_copy(
+        update={
+            "llm_base_url": url,
+            "llm_model": model,
+            "llm_max_tokens": 120,
+{%- if cookiecutter.llm == "openai" %}
+            "openai_api_key": SecretStr(os.environ.get("OPENAI_API_KEY") or "sk-local-server"),
+{%- endif %}
+        }
+    )
+    stream = QueryEngine(settings).stream("How do I add my own documents?")
+    pieces = list(stream)
+    answer = stream.answer()
+    assert (answer.mode, answer.model, answer.notice) == ("llm", model, None)
+    assert len(pieces) > 1 and "".join(pieces) == answer.text  # streamed, piece by piece
+    assert len(answer.text.split()) >= 5 and answer.sources
+{%- endif %}
 {%- if cookiecutter.llm == "openai" %}
 
 

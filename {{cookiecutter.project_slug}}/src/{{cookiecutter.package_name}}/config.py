@@ -85,6 +85,7 @@ class Settings(BaseSettings):
 {%- if cookiecutter.llm != "none" %}
     llm_timeout_s: float = 60.0
     llm_temperature: float = 0.1
+    llm_max_tokens: int = Field(700, ge=16, description="Longest answer, in tokens.")
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50)
     # Access labels that answers may draw on, e.g. ["public", "internal"]

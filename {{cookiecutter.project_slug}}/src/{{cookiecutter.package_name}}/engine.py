@@ -214,6 +214,7 @@ def _language_model(settings: Settings) -> tuple[LLM | None, str]:
         api_key=settings.openai_api_key.get_secret_value(),
         api_base=settings.llm_base_url,
         temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout_s,
         max_retries=2,
     ), ""
@@ -228,6 +229,7 @@ def _language_model(settings: Settings) -> tuple[LLM | None, str]:
         api_key=api_key,
         is_chat_model=True,
         temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout_s,
         max_retries=1,
     ), ""
