@@ -45,6 +45,7 @@ COMMON_FILES = {
             "chunking",
             "cli",
             "config",
+            "dag_defaults",
             "embeddings",
             "engine",
             "feedback",

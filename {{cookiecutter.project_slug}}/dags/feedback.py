@@ -15,21 +15,15 @@ ratings, latency, and the questions whose answers were rated not helpful (where 
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+
+from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS
 
 
 @dag(
     dag_id="feedback_loop",
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    **DAG_DEFAULTS,
     params={
         "report_days": Param(7, type="integer", minimum=1, description="Days the report covers."),
     },

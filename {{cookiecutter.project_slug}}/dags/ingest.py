@@ -13,11 +13,11 @@ Runs daily; trigger it by hand to ingest another folder, change the chunking, or
 """
 
 from dataclasses import asdict
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+
+from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.config import Settings
@@ -28,15 +28,7 @@ STRATEGIES = ["markdown", "sentence", "tokens"]
 @dag(
     dag_id="ingest_docs",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    **DAG_DEFAULTS,
     params={
         "source_dir": Param(None, type=["null", "string"], description="Folder to ingest."),
         "chunking": Param(

@@ -1,11 +1,17 @@
 """What every vector-store backend offers; ``store.py`` holds the one this project uses."""
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
+
+log = logging.getLogger(__name__)
+Connection = TypeVar("Connection")
+CONNECT_ATTEMPTS = 3  # waits 1 s, then 2 s: enough for a server that is still starting
 
 
 @dataclass(frozen=True)
@@ -78,3 +84,26 @@ def mismatch_message(
         f"configured embedding model {model!r} makes {dims}-dimension vectors. Rebuild the index with "
         "a full refresh: `ingest --full-refresh`, or trigger the ingest_docs DAG with full_refresh=true."
     )
+
+
+def connect_with_retries(
+    connect: Callable[[], Connection],
+    backend: str,
+    where: str,
+    transient: tuple[type[Exception], ...],
+) -> Connection:
+    """Connect, retrying transient failures; then one ``ConnectionError`` naming the backend and address."""
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            return connect()
+        except transient as error:
+            if attempt == CONNECT_ATTEMPTS:
+                reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+                raise ConnectionError(
+                    f"{backend} at {where} is not reachable after {attempt} attempts: {reason}"
+                ) from error
+            log.warning(
+                "%s at %s not reachable yet (attempt %d); retrying", backend, where, attempt
+            )
+            time.sleep(2 ** (attempt - 1))
+    raise AssertionError("unreachable")

@@ -18,6 +18,7 @@ from .config import Settings
 from .store_base import (
     EmbeddingMismatchError,
     StoredDocument,
+    connect_with_retries,
     mismatch_message,
     stored_documents,
 )
@@ -109,14 +110,14 @@ def _client(settings: Settings) -> chromadb.ClientAPI:
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
     url = urlparse(settings.chroma_url)
-    try:
+
+    def connect() -> chromadb.ClientAPI:
         return chromadb.HttpClient(
             host=url.hostname or "localhost",
             port=url.port or (443 if url.scheme == "https" else 8000),
             ssl=url.scheme == "https",
             settings=telemetry_off,
         )
-    except ValueError as error:
-        raise ConnectionError(
-            f"Chroma server at {settings.chroma_url} is not reachable: {error}"
-        ) from error
+
+    # The client checks the server at once and raises ValueError when it cannot reach it.
+    return connect_with_retries(connect, "Chroma server", settings.chroma_url, (ValueError,))

@@ -5,9 +5,7 @@ vector and by PostgreSQL full-text search. The feedback tables live in the same 
 """
 
 import json
-import logging
 import re
-import time
 from collections.abc import Iterable, Sequence
 
 import psycopg
@@ -24,13 +22,11 @@ from .config import Settings, postgres_url
 from .store_base import (
     EmbeddingMismatchError,
     StoredDocument,
+    connect_with_retries,
     mismatch_message,
     stored_documents,
 )
 
-log = logging.getLogger(__name__)
-
-CONNECT_ATTEMPTS = 3  # waits 1 s, then 2 s: enough for a server that is still starting
 HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_dist_method": "vector_cosine_ops"}
 
 
@@ -146,19 +142,12 @@ class PgVectorStore:
         return store
 
     def _wait_for_server(self) -> None:
-        for attempt in range(CONNECT_ATTEMPTS):
-            try:
-                with self._engine.connect():
-                    return
-            except OperationalError as error:
-                if attempt == CONNECT_ATTEMPTS - 1:
-                    where = self._url.render_as_string(hide_password=True)
-                    reason = str(error.orig).strip().splitlines()[0]
-                    raise ConnectionError(
-                        f"PostgreSQL at {where} is not reachable after {CONNECT_ATTEMPTS} attempts: {reason}"
-                    ) from error
-                log.warning("PostgreSQL not reachable yet (attempt %d); retrying", attempt + 1)
-                time.sleep(2**attempt)
+        def connect() -> None:
+            with self._engine.connect():
+                pass
+
+        where = self._url.render_as_string(hide_password=True)
+        connect_with_retries(connect, "PostgreSQL", where, (OperationalError,))
 
     def _recorded_embedding(self) -> dict[str, object] | None:
         with self._engine.connect() as connection:
