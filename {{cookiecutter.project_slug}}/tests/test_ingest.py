@@ -28,7 +28,7 @@ def test_first_run_ingests_every_document(settings: Settings, docs: Path) -> Non
         0,
         0,
     )
-    assert summary.chunks == open_store(settings).count() > SAMPLE_COUNT
+    assert summary.chunks == open_store(settings).count() >= SAMPLE_COUNT  # one or more each
     assert all(doc.complete for doc in stored(settings).values())
     assert not summary.skipped and not summary.failed
 

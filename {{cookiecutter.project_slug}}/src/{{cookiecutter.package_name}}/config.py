@@ -66,6 +66,9 @@ class Settings(BaseSettings):
 {%- else %}
     embedding_model: str = "text-embedding-3-small"
     embedding_dimensions: int = Field(1536, description="text-embedding-3 can shorten vectors.")
+    embedding_base_url: str | None = Field(
+        None, description="An OpenAI-compatible embeddings server; unset: api.openai.com."
+    )
 {%- endif %}
     embed_batch_size: int = 32
 

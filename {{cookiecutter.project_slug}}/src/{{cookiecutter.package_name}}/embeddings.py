@@ -15,13 +15,20 @@ def embedding_model(settings: Settings) -> BaseEmbedding:
 {%- if cookiecutter.embeddings == "local" %}
     return _load(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
 {%- else %}
-    if settings.openai_api_key is None:
-        raise RuntimeError("embeddings=openai needs OPENAI_API_KEY (or RAG_OPENAI_API_KEY)")
+    key = settings.openai_api_key
+    if key is None and settings.embedding_base_url is None:
+        raise RuntimeError(
+            "embeddings=openai needs OPENAI_API_KEY (or RAG_OPENAI_API_KEY), or an OpenAI-compatible "
+            "embeddings server in RAG_EMBEDDING_BASE_URL"
+        )
+    # Only OpenAI's text-embedding-3 models take a size; other servers refuse the parameter.
+    shorten = settings.embedding_model.startswith("text-embedding-3")
     return _load(
         settings.embedding_model,
-        settings.embedding_dimensions,
+        settings.embedding_dimensions if shorten else None,
         settings.embed_batch_size,
-        settings.openai_api_key.get_secret_value(),
+        key.get_secret_value() if key else "not-needed",
+        settings.embedding_base_url,
     )
 {%- endif %}
 
@@ -39,15 +46,19 @@ def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
 
 
 @lru_cache(maxsize=2)
-def _load(name: str, dimensions: int | None, batch_size: int, api_key: str) -> BaseEmbedding:
+def _load(
+    name: str, dimensions: int | None, batch_size: int, api_key: str, base_url: str | None
+) -> BaseEmbedding:
     from llama_index.embeddings.openai import OpenAIEmbedding
 
-    # The OpenAI client retries 429 and 5xx answers with exponential backoff.
+    # model_name takes any model the server offers. The OpenAI client retries 429 and 5xx answers
+    # with exponential backoff.
     return OpenAIEmbedding(
-        model=name,
+        model_name=name,
         dimensions=dimensions,
         embed_batch_size=batch_size,
         api_key=api_key,
+        api_base=base_url,
         max_retries=6,
     )
 {%- endif %}

