@@ -10,7 +10,7 @@ VECTOR_STORE = "{{ cookiecutter.vector_store }}"
 EMBEDDINGS = "{{ cookiecutter.embeddings }}"
 LLM = "{{ cookiecutter.llm }}"
 
-AVAILABLE_VECTOR_STORES = {"chroma", "pgvector"}
+VECTOR_STORES = {"chroma", "pgvector", "weaviate"}
 
 
 def problems() -> list[str]:
@@ -25,10 +25,10 @@ def problems() -> list[str]:
             f"package_name {PACKAGE!r} must be an importable Python name: lowercase letters, "
             "digits and underscores, starting with a letter, not a Python keyword (for example 'ask_docs')."
         )
-    if VECTOR_STORE not in AVAILABLE_VECTOR_STORES:
+    if VECTOR_STORE not in VECTOR_STORES:
         found.append(
-            f"vector_store={VECTOR_STORE!r} is not available in this release of the template; "
-            f"choose one of: {', '.join(sorted(AVAILABLE_VECTOR_STORES))}."
+            f"vector_store={VECTOR_STORE!r} is not one this template knows; "
+            f"choose one of: {', '.join(sorted(VECTOR_STORES))}."
         )
     return found
 

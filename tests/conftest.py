@@ -29,7 +29,6 @@ CHOICES = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
     if isinstance(value, list)
 }
-AVAILABLE_VECTOR_STORES = ("chroma", "pgvector")  # weaviate is refused by the pre-generation hook
 
 
 SUITE_REPORTS: list[str] = []  # one line per generated project whose own tests ran
@@ -45,9 +44,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def combinations() -> list[dict[str, str]]:
     names = list(CHOICES)
     return [
-        dict(zip(names, values, strict=True))
-        for values in itertools.product(*CHOICES.values())
-        if dict(zip(names, values, strict=True))["vector_store"] in AVAILABLE_VECTOR_STORES
+        dict(zip(names, values, strict=True)) for values in itertools.product(*CHOICES.values())
     ]
 
 

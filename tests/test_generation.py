@@ -147,7 +147,6 @@ def test_long_names_still_lint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"vector_store": "weaviate"}, "vector_store='weaviate' is not available"),
         ({"project_slug": "Ask Docs!"}, "project_slug 'Ask Docs!' must be lowercase"),
         ({"package_name": "class"}, "package_name 'class' must be an importable Python name"),
         ({"package_name": "2docs"}, "package_name '2docs' must be an importable Python name"),

@@ -1,5 +1,11 @@
 {%- if cookiecutter.vector_store == "chroma" -%}
 """Shared fixtures. Backends are real: embedded Chroma, a ``chroma run`` server, Airflow's own runner."""
+{%- elif cookiecutter.vector_store == "weaviate" -%}
+"""Shared fixtures. Backends are real: a Weaviate server, Airflow's own runner.
+
+Weaviate comes from ``WEAVIATE_URL`` (and ``WEAVIATE_GRPC_PORT``) if set, else a container when a Docker
+engine answers; otherwise the tests that need it skip and say so. Each test gets a collection of its own.
+"""
 {%- else -%}
 """Shared fixtures. Backends are real: a PostgreSQL server with pgvector, Airflow's own runner.
 
@@ -18,7 +24,7 @@ import sys
 {%- endif %}
 import time
 import urllib.request
-{%- if cookiecutter.vector_store == "pgvector" %}
+{%- if cookiecutter.vector_store != "chroma" %}
 import uuid
 {%- endif %}
 from collections.abc import Callable, Iterator
@@ -38,6 +44,9 @@ from {{ cookiecutter.package_name }}.config import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = PROJECT / "sample_docs"
+{%- if cookiecutter.vector_store == "weaviate" %}
+WEAVIATE_IMAGE = "cr.weaviate.io/semitechnologies/weaviate:1.32.4"
+{%- endif %}
 BACKENDS: dict[str, str] = {}  # which real server each backend came from, reported at the end
 
 # Settings values that give a test a vector store (and feedback database) of its own.
@@ -211,6 +220,48 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=30)
+{%- elif cookiecutter.vector_store == "weaviate" %}
+
+
+@pytest.fixture(scope="session")
+def weaviate_server() -> Iterator[tuple[str, int]]:
+    """A real Weaviate: its URL and gRPC port, found in the order the module doc gives."""
+    if url := os.environ.get("WEAVIATE_URL"):
+        BACKENDS["weaviate"] = "environment (WEAVIATE_URL)"
+        yield url, int(os.environ.get("WEAVIATE_GRPC_PORT", "50051"))
+    elif docker_answers():
+        from testcontainers.core.container import DockerContainer
+
+        container = (
+            DockerContainer(WEAVIATE_IMAGE)
+            .with_exposed_ports(8080, 50051)
+            .with_env("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "true")
+            .with_env("DEFAULT_VECTORIZER_MODULE", "none")
+            .with_env("PERSISTENCE_DATA_PATH", "/var/lib/weaviate")
+        )
+        with container:
+            host = container.get_container_host_ip()
+            url = f"http://{host}:{container.get_exposed_port(8080)}"
+            wait_for_http(f"{url}/v1/.well-known/ready", timeout_s=120)
+            BACKENDS["weaviate"] = f"container (testcontainers, {WEAVIATE_IMAGE})"
+            yield url, int(container.get_exposed_port(50051))
+    else:
+        pytest.skip(
+            "weaviate: no WEAVIATE_URL and no Docker engine; embedded Weaviate would download "
+            "its server from the internet"
+        )
+
+
+@pytest.fixture(scope="session")
+def new_store(weaviate_server: tuple[str, int]) -> StoreIsolation:
+    """A new collection per call; the SQLite feedback database lives in the data folder."""
+    url, grpc_port = weaviate_server
+    return lambda data_dir: {
+        "data_dir": str(data_dir),
+        "weaviate_url": url,
+        "weaviate_grpc_port": str(grpc_port),
+        "collection": f"Test{uuid.uuid4().hex[:12]}",
+    }
 {%- else %}
 
 

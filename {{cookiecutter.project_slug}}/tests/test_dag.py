@@ -45,7 +45,7 @@ def run(dag: Any, result_of: str = "report", **conf: Any) -> dict[str, Any]:
 def test_parsing_a_dag_imports_no_heavy_libraries(dag_file: str) -> None:
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        "heavy = {'torch', 'llama_index.core', {% if cookiecutter.vector_store == 'chroma' %}'chromadb'{% else %}'psycopg'{% endif %}, 'gradio'} & set(sys.modules); "
+        "heavy = {'torch', 'llama_index.core', {% if cookiecutter.vector_store == 'chroma' %}'chromadb'{% elif cookiecutter.vector_store == 'pgvector' %}'psycopg'{% else %}'weaviate'{% endif %}, 'gradio'} & set(sys.modules); "
         "print(sorted(heavy)); sys.exit(1 if heavy else 0)"
     )
     result = subprocess.run(

@@ -1,5 +1,7 @@
 {%- if cookiecutter.vector_store == "chroma" -%}
 """The store contract against real Chroma: embedded (persistent client) and a server over HTTP."""
+{%- elif cookiecutter.vector_store == "weaviate" -%}
+"""The store contract against a real Weaviate server."""
 {%- else -%}
 """The store contract against a real PostgreSQL server with pgvector."""
 {%- endif %}
@@ -9,8 +11,10 @@ import uuid
 import pytest
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores import MetadataFilter, MetadataFilters, VectorStoreQuery
-{%- if cookiecutter.vector_store == "pgvector" %}
+{%- if cookiecutter.vector_store != "chroma" %}
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
+{%- endif %}
+{%- if cookiecutter.vector_store == "pgvector" %}
 from pydantic import SecretStr
 {%- endif %}
 
@@ -28,12 +32,18 @@ def store(request: pytest.FixtureRequest, settings: Settings) -> DocumentStore:
             update={"chroma_url": url, "collection": f"t-{uuid.uuid4().hex}"}
         )
     return open_store(settings)
-{%- else %}
+{%- elif cookiecutter.vector_store == "pgvector" %}
 
 
 @pytest.fixture
 def store(settings: Settings) -> DocumentStore:
     return open_store(settings.model_copy(update={"embedding_dimensions": 3}))
+{%- else %}
+
+
+@pytest.fixture
+def store(settings: Settings) -> DocumentStore:
+    return open_store(settings)
 {%- endif %}
 
 
@@ -124,11 +134,16 @@ def test_document_ids_with_quotes_and_unicode_are_data_not_code(store: DocumentS
     assert set(store.documents()) == {"local:b"}
 
 
-def test_an_unreachable_server_names_its_address(settings: Settings) -> None:
 {%- if cookiecutter.vector_store == "chroma" %}
+
+
+def test_an_unreachable_server_names_its_address(settings: Settings) -> None:
     with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
         open_store(settings.model_copy(update={"chroma_url": "http://127.0.0.1:9"}))
-{%- else %}
+{%- elif cookiecutter.vector_store == "pgvector" %}
+
+
+def test_an_unreachable_server_names_its_address(settings: Settings) -> None:
     down = SecretStr("postgresql://rag:s3cret@127.0.0.1:9/rag")
     with pytest.raises(ConnectionError, match=r"PostgreSQL at .*127\.0\.0\.1:9") as raised:
         open_store(settings.model_copy(update={"database_url": down}))
@@ -141,30 +156,39 @@ def test_the_configured_size_must_match_the_model(settings: Settings) -> None:
         store.record_embedding("model-a", 3)
 
 
-def test_hybrid_search_also_finds_exact_words(settings: Settings) -> None:
-    store = open_store(
-        settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True})
-    )
-    assert store.query_mode == VectorStoreQueryMode.HYBRID
-    store.replace_document("local:a", nodes("local:a", "h", 3))
-    keyword = nodes("local:kw", "h", 1)
-    keyword[0].text = "pg_hba.conf controls client authentication"
-    keyword[0].embedding = [0.0, 0.0, 1.0]
-    store.replace_document("local:kw", keyword)
-    query = VectorStoreQuery(
-        query_embedding=[3.0, 1.0, 0.5], query_str="pg_hba.conf", similarity_top_k=1
-    )
-    dense = store.vector_store.query(query)
-    assert [n.get_content() for n in dense.nodes or []] == ["local:a part 2"]
-    query.mode = VectorStoreQueryMode.HYBRID
-    hybrid = store.vector_store.query(query)
-    assert keyword[0].text in [n.get_content() for n in hybrid.nodes or []]
-
-
 def test_switching_hybrid_on_for_an_existing_table_asks_for_a_full_refresh(
     settings: Settings,
 ) -> None:
     open_store(settings.model_copy(update={"embedding_dimensions": 3}))
     with pytest.raises(RuntimeError, match="full refresh"):
         open_store(settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True}))
+{%- else %}
+
+
+def test_an_unreachable_server_names_its_address() -> None:
+    # Needs no Weaviate: it checks what happens when there is none.
+    down = Settings(weaviate_url="http://127.0.0.1:9", weaviate_grpc_port=10, _env_file=None)
+    with pytest.raises(ConnectionError, match=r"Weaviate at http://127\.0\.0\.1:9"):
+        open_store(down)
+{%- endif %}
+{%- if cookiecutter.vector_store != "chroma" %}
+
+
+def test_hybrid_search_also_finds_exact_words(settings: Settings) -> None:
+    hybrid_settings = {% if cookiecutter.vector_store == "pgvector" %}{"embedding_dimensions": 3, "hybrid_search": True}{% else %}{"hybrid_search": True}{% endif %}
+    store = open_store(settings.model_copy(update=hybrid_settings))
+    assert store.query_mode == VectorStoreQueryMode.HYBRID
+    store.replace_document("local:a", nodes("local:a", "h", 3))
+    keyword = nodes("local:kw", "h", 1)
+    keyword[0].text = "pg_hba.conf controls client authentication"
+    keyword[0].embedding = [0.0, 0.0, 1.0]  # far from the question's vector
+    store.replace_document("local:kw", keyword)
+    query = VectorStoreQuery(
+        query_embedding=[3.0, 1.0, 0.5], query_str="pg_hba.conf", similarity_top_k=2
+    )
+    dense = store.vector_store.query(query)
+    assert keyword[0].text not in [n.get_content() for n in dense.nodes or []]
+    query.mode = VectorStoreQueryMode.HYBRID
+    hybrid = store.vector_store.query(query)
+    assert keyword[0].text in [n.get_content() for n in hybrid.nodes or []]
 {%- endif %}

@@ -5,7 +5,7 @@ from typing import Literal
 
 {% if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" -%}
 from pydantic import AliasChoices, Field, SecretStr
-{%- elif cookiecutter.vector_store == "pgvector" -%}
+{%- elif cookiecutter.vector_store != "chroma" -%}
 from pydantic import Field, SecretStr
 {%- else -%}
 from pydantic import Field
@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     project_name: str = "{{ cookiecutter.project_name }}"
 {%- if cookiecutter.vector_store == "chroma" %}
     data_dir: Path = Field(Path(".data"), description="Vector store files, feedback DB.")
+{%- elif cookiecutter.vector_store == "weaviate" %}
+    data_dir: Path = Field(Path(".data"), description="The feedback DB.")
 {%- endif %}
 
     # Sources and ingestion
@@ -54,6 +56,14 @@ class Settings(BaseSettings):
         False, description="Also match by full-text search; switching it on needs a full refresh."
     )
     text_search_config: str = "english"  # PostgreSQL's language for full-text search
+{%- elif cookiecutter.vector_store == "weaviate" %}
+
+    # Vector store: Weaviate, local, self-hosted or Weaviate Cloud (*.weaviate.cloud, with an API key).
+    weaviate_url: str = "http://localhost:8080"
+    weaviate_grpc_port: int = 50051  # self-hosted only; Weaviate Cloud's is fixed
+    weaviate_api_key: SecretStr | None = None
+    collection: str = Field("Docs", description="Weaviate collection; starts with a capital.")
+    hybrid_search: bool = Field(False, description="Weaviate's native BM25 + vector search.")
 {%- endif %}
 
     # Embeddings
@@ -96,7 +106,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(1000, ge=10)
 
     # Feedback
-    feedback_db_url: str | None = None  # any SQLAlchemy URL; default: {% if cookiecutter.vector_store == "chroma" %}SQLite in data_dir{% else %}database_url{% endif %}
+    feedback_db_url: str | None = None  # any SQLAlchemy URL; default: {% if cookiecutter.vector_store != "pgvector" %}SQLite in data_dir{% else %}database_url{% endif %}
 {%- if cookiecutter.llm != "none" %}
     # Well-rated answers go back into the index as verified answers (the feedback_loop DAG).
     verified_min_net_score: int = Field(
