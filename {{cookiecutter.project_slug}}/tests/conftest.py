@@ -246,6 +246,7 @@ def weaviate_server() -> Iterator[tuple[str, int]]:
             BACKENDS["weaviate"] = f"container (testcontainers, {WEAVIATE_IMAGE})"
             yield url, int(container.get_exposed_port(50051))
     else:
+        BACKENDS["weaviate"] = "none (no WEAVIATE_URL, no Docker engine): its tests skipped"
         pytest.skip(
             "weaviate: no WEAVIATE_URL and no Docker engine; embedded Weaviate would download "
             "its server from the internet"
