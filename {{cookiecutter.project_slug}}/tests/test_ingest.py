@@ -139,3 +139,19 @@ def test_chunking_choice_applies_per_run(settings: Settings, docs: Path) -> None
 )
 def test_a_chunk_section_leaves_out_the_document_title(section: str, expected: str) -> None:
     assert section_below_title(section, "Guide") == expected
+
+
+def test_redaction_keeps_addresses_and_secrets_out_of_the_index(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "private"
+    folder.mkdir()
+    (folder / "oncall.md").write_text(
+        "# On call\n\nPage jane.doe@example.com; the token is ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8.\n"
+    )
+    from {{ cookiecutter.package_name }}.engine import QueryEngine
+
+    run_ingest(settings.model_copy(update={"redact": True}), folder=folder)
+    texts = [source.text for source in QueryEngine(settings).retrieve("Who is on call?")]
+    assert texts and all("@example.com" not in t and "ghp_" not in t for t in texts)
+    assert any("[REDACTED EMAIL]" in t for t in texts)

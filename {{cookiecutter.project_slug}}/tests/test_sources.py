@@ -99,3 +99,13 @@ def test_content_hash_follows_the_text(tmp_path: Path) -> None:
 def test_missing_folder_is_an_error_not_an_empty_source(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(LocalFolderSource(tmp_path / "nope").scan())
+
+
+def test_include_and_exclude_globs_choose_the_files(tmp_path: Path) -> None:
+    for name in ("guide.md", "api/ref.md", "api/old/v1.md", "notes.txt", "drafts/wip.md"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {name}\n\ntext\n")
+    source = LocalFolderSource(tmp_path, include=["*.md"], exclude=["drafts/*", "*/old/*"])
+    found = [item.uri for item in source.scan() if isinstance(item, SourceDocument)]
+    assert found == ["guide.md", "api/ref.md"]

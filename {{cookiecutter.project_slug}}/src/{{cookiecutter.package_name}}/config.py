@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     source_dir: Path = Path("sample_docs")
     source_access: Literal["public", "internal"] = "public"
     max_file_bytes: int = 5_000_000
+    # Globs on paths relative to the folder ("*" also crosses folders); excludes win.
+    source_include: list[str] = ["*"]
+    source_exclude: list[str] = []
+    redact: bool = Field(False, description="Hide e-mail addresses and secrets before indexing.")
     chunking: ChunkingStrategy = "markdown"
 {%- if cookiecutter.embeddings == "local" %}
     # all-MiniLM-L6-v2 reads at most 256 word pieces; longer chunks would be cut when embedded.

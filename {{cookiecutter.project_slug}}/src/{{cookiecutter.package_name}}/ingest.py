@@ -18,6 +18,7 @@ from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeI
 from .chunking import chunk_text
 from .config import ChunkingStrategy, Settings
 from .embeddings import embedding_model
+from .redaction import redact
 from .sources import LocalFolderSource, SkippedFile, SourceDocument
 from .store import open_store
 
@@ -78,6 +79,8 @@ def folder_source(settings: Settings, folder: Path | str | None = None) -> Local
         Path(folder or settings.source_dir),
         access=settings.source_access,
         max_bytes=settings.max_file_bytes,
+        include=settings.source_include,
+        exclude=settings.source_exclude,
     )
 
 
@@ -135,9 +138,14 @@ def ingest_batch(
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     nodes_by_document: dict[str, list[TextNode]] = {}
     for document in documents:
+        text = document.text
+        if settings.redact:
+            text, hidden = redact(text)
+            if hidden:
+                log.info("redacted %d e-mail addresses or secrets in %s", hidden, document.id)
         try:
             chunks = chunk_text(
-                document.text,
+                text,
                 strategy or settings.chunking,
                 chunk_size or settings.chunk_size,
                 chunk_overlap if chunk_overlap is not None else settings.chunk_overlap,

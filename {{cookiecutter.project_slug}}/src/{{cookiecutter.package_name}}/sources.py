@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from functools import cached_property
 from pathlib import Path
 
@@ -39,12 +40,21 @@ class LocalFolderSource:
     """Markdown, reStructuredText, HTML and text files below a folder (links to folders not followed)."""
 
     def __init__(
-        self, root: Path, *, name: str = "local", access: str = "public", max_bytes: int = 5_000_000
+        self,
+        root: Path,
+        *,
+        name: str = "local",
+        access: str = "public",
+        max_bytes: int = 5_000_000,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.name = name
         self.access = access
         self.max_bytes = max_bytes
+        self.include = include or ["*"]
+        self.exclude = exclude or []
 
     def scan(self) -> Iterator[SourceDocument | SkippedFile]:
         if not self.root.is_dir():
@@ -52,8 +62,15 @@ class LocalFolderSource:
         for folder, subfolders, files in os.walk(self.root):
             subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
             for filename in sorted(files):
-                if not filename.startswith("."):
-                    yield self.read(Path(folder) / filename)
+                path = Path(folder) / filename
+                if not filename.startswith(".") and self.selects(path.relative_to(self.root)):
+                    yield self.read(path)
+
+    def selects(self, relative: Path) -> bool:
+        """Whether the include and exclude globs let this file in (not a fault, so not reported)."""
+        name = relative.as_posix()
+        included = any(fnmatch(name, pattern) for pattern in self.include)
+        return included and not any(fnmatch(name, pattern) for pattern in self.exclude)
 
     def load(self, document_id: str) -> SourceDocument | SkippedFile:
         prefix = f"{self.name}:"
