@@ -67,7 +67,18 @@ class PgVectorStore:
         return stored_documents(dict(row) for row in rows)
 
     def check_embedding(self, model_name: str, dimensions: int) -> None:
-        recorded = self._recorded_embedding() or {}
+        self._check(self._recorded_embedding(), model_name, dimensions)
+
+    def record_embedding(self, model_name: str, dimensions: int) -> None:
+        recorded = self._recorded_embedding()  # read once: checked, then written if absent
+        self._check(recorded, model_name, dimensions)
+        if recorded is None and self.count() == 0:
+            note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
+            with self._engine.begin() as connection:
+                connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
+
+    def _check(self, recorded: dict[str, object] | None, model_name: str, dimensions: int) -> None:
+        recorded = recorded or {}
         # Before anything is recorded, the column's size is all there is to check.
         stored_model = recorded.get("embedding_model", model_name)
         stored_dimensions = recorded.get("dimensions", self._column_dimensions())
@@ -78,13 +89,6 @@ class PgVectorStore:
                 )
                 + f" Set RAG_EMBEDDING_DIMENSIONS={dimensions} too."
             )
-
-    def record_embedding(self, model_name: str, dimensions: int) -> None:
-        self.check_embedding(model_name, dimensions)
-        if self._recorded_embedding() is None and self.count() == 0:
-            note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
-            with self._engine.begin() as connection:
-                connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
 
     def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:
         # One transaction: readers see the old chunks or the new ones, never a mix or nothing.

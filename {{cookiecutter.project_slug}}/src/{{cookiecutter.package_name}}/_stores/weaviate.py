@@ -69,18 +69,12 @@ class WeaviateStore:
         return stored_documents(dict(item.properties) for item in objects)
 
     def check_embedding(self, model_name: str, dimensions: int) -> None:
-        recorded = self._recorded_embedding()
-        if recorded is None:
-            return
-        model, size = recorded.get("embedding_model"), recorded.get("dimensions")
-        if (model, size) != (model_name, dimensions):
-            raise EmbeddingMismatchError(
-                mismatch_message("Weaviate", model, size, model_name, dimensions)
-            )
+        _check(self._recorded_embedding(), model_name, dimensions)
 
     def record_embedding(self, model_name: str, dimensions: int) -> None:
-        self.check_embedding(model_name, dimensions)
-        if self._recorded_embedding() is None and self.count() == 0:
+        recorded = self._recorded_embedding()  # read once: checked, then written if absent
+        _check(recorded, model_name, dimensions)
+        if recorded is None and self.count() == 0:
             note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
             self._collection().config.update(description=note)
 
@@ -115,6 +109,16 @@ class WeaviateStore:
 
 def open_store(settings: Settings) -> WeaviateStore:
     return WeaviateStore(settings)
+
+
+def _check(recorded: dict[str, object] | None, model_name: str, dimensions: int) -> None:
+    if recorded is None:
+        return
+    model, size = recorded.get("embedding_model"), recorded.get("dimensions")
+    if (model, size) != (model_name, dimensions):
+        raise EmbeddingMismatchError(
+            mismatch_message("Weaviate", model, size, model_name, dimensions)
+        )
 
 
 def _connect(settings: Settings) -> weaviate.WeaviateClient:
