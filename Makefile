@@ -16,11 +16,12 @@ export UV_NO_SOURCES := 1
 export UV_CONSTRAINT := $(BUILD)/uv-constraints.txt
 endif
 
-.PHONY: help tools demo test lint
+.PHONY: help tools demo test lint benchmark
 
 help:
-	@echo "make demo   generate the default project, ingest its documents with Airflow, start the UI"
-	@echo "make test   run the template's tests (bakes every option combination)"
+	@echo "make demo       generate the default project, ingest its documents with Airflow, start the UI"
+	@echo "make test       run the template's tests (bakes every option combination)"
+	@echo "make benchmark  ingestion speed, memory and retrieval quality on the PostgreSQL 15 manual"
 
 tools:
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -35,6 +36,9 @@ demo: tools
 
 test: tools
 	uv run pytest
+
+benchmark: tools
+	bash scripts/benchmark.sh $(BUILD)/benchmark
 
 lint: tools
 	uv run ruff check tests

@@ -3,13 +3,17 @@
 """
 ### Ingest documents
 
-Keeps the vector index in step with the documents: **plan** compares each document's content hash with
-the stored one; **ingest_batch** (mapped over batches of documents) chunks, embeds and writes only the
-new and changed ones; **prune** deletes documents that left the source; **report** logs and returns the
-summary (added, changed, deleted, unchanged, skipped and failed, with reasons).
+Keeps the vector index in step with the sources (folders, git repositories, websites; see
+`sources.toml`): **plan** brings each source's local copy up to date (pull, crawl) and compares each
+document's content hash with the stored one; **ingest_batch** (mapped over batches of documents, in the
+`rag_embeddings` pool) chunks, embeds and writes only the new and changed ones; **prune** deletes
+documents that left their source; **report** logs and returns the summary (added, changed, deleted,
+unchanged, skipped and failed, with reasons) and updates the index Asset; **check_sources** fails the
+run if a source could not be read, after the other sources were ingested.
 
-Runs daily; trigger it by hand to ingest another folder, change the chunking, or rebuild everything
-(`full_refresh`). Empty parameters take the project's settings (`RAG_*` environment variables or `.env`).
+Runs daily; trigger it by hand to read some sources only, ingest another folder, change the chunking,
+or rebuild everything (`full_refresh`). Empty parameters take the project's settings (`RAG_*`
+environment variables or `.env`).
 """
 
 from dataclasses import asdict
@@ -17,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS
+from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS, EMBEDDINGS_POOL, INDEX_ASSET
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.config import Settings
+    from {{ cookiecutter.package_name }}.sources import Source
 
-STRATEGIES = ["markdown", "sentence", "tokens"]
+STRATEGIES = ["markdown", "sentence", "tokens", "code"]
 
 
 @dag(
@@ -30,7 +35,17 @@ STRATEGIES = ["markdown", "sentence", "tokens"]
     schedule="@daily",
     **DAG_DEFAULTS,
     params={
-        "source_dir": Param(None, type=["null", "string"], description="Folder to ingest."),
+        "sources": Param(
+            None,
+            type=["null", "array"],
+            items={"type": "string"},
+            description="Sources to read, by name; empty: every enabled source.",
+        ),
+        "source_dir": Param(
+            None,
+            type=["null", "string"],
+            description="Ingest this folder as source 'local' instead of the configured sources.",
+        ),
         "chunking": Param(
             None,
             type=["null", "string"],
@@ -51,14 +66,12 @@ STRATEGIES = ["markdown", "sentence", "tokens"]
 def ingest_docs() -> None:
     @task
     def plan() -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingest import folder_source, plan_ingest
+        from {{ cookiecutter.package_name }}.ingest import plan_ingest
 
         params = get_current_context()["params"]
         settings = _settings(params)
         planned = plan_ingest(
-            settings,
-            folder_source(settings, params["source_dir"]),
-            full_refresh=params["full_refresh"],
+            settings, _sources(settings, params), full_refresh=params["full_refresh"]
         )
         return {**asdict(planned), "batches": planned.batches(settings.ingest_batch_size)}
 
@@ -67,21 +80,18 @@ def ingest_docs() -> None:
         return plan["batches"]  # Airflow maps over a task's whole return value only
 {% if cookiecutter.vector_store == "chroma" %}
     # Embedded Chroma takes one writing process at a time; with a Chroma server this limit can go.
-    @task(max_active_tis_per_dag=1)
+    @task(pool=EMBEDDINGS_POOL, max_active_tis_per_dag=1)
 {%- else %}
-    @task
+    @task(pool=EMBEDDINGS_POOL)
 {%- endif %}
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingest import folder_source
         from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
 
         context = get_current_context()
         params = context["params"]
         settings = _settings(params)
-        result = ingest_documents(
-            settings, folder_source(settings, params["source_dir"]), batch, run_id=context["run_id"]
-        )
-        return asdict(result)
+        sources = _sources(settings, params)
+        return asdict(ingest_documents(settings, sources, batch, run_id=context["run_id"]))
 
     @task
     def prune(plan: dict[str, Any]) -> int:
@@ -89,7 +99,7 @@ def ingest_docs() -> None:
 
         return prune_documents(_settings({}), plan["deleted"])
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="none_failed", outlets=[INDEX_ASSET])
     def report(
         plan: dict[str, Any], results: list[dict[str, Any]] | None, deleted: int
     ) -> dict[str, Any]:
@@ -98,11 +108,22 @@ def ingest_docs() -> None:
         planned = IngestPlan(**{k: v for k, v in plan.items() if k != "batches"})
         summary = summarise(planned, [BatchResult(**r) for r in results or []], deleted)
         print(summary.as_text())
+        counts = ("added", "changed", "deleted", "unchanged", "chunks")
+        get_current_context()["outlet_events"][INDEX_ASSET].extra = {
+            key: getattr(summary, key) for key in counts
+        }
         return asdict(summary)
+
+    @task(retries=0)
+    def check_sources(summary: dict[str, Any]) -> None:
+        """Fail the run (and alert) when a source could not be read; the others were ingested."""
+        failures = [f"{s['source']}: {s['reason']}" for s in summary["failed_sources"]]
+        if failures:
+            raise RuntimeError("sources not read: " + "; ".join(failures))
 
     planned = plan()
     results = ingest_batch.expand(batch=batches(planned))
-    report(planned, results, prune(planned))
+    check_sources(report(planned, results, prune(planned)))
 
 
 def _settings(params: dict[str, Any]) -> "Settings":
@@ -111,6 +132,12 @@ def _settings(params: dict[str, Any]) -> "Settings":
 
     tuning = ("chunking", "chunk_size", "chunk_overlap")
     return Settings(**{key: params[key] for key in tuning if params.get(key) is not None})
+
+
+def _sources(settings: "Settings", params: dict[str, Any]) -> "list[Source]":
+    from {{ cookiecutter.package_name }}.sources import select_sources
+
+    return select_sources(settings, params["sources"], params["source_dir"])
 
 
 ingest_docs()

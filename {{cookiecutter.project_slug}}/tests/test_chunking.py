@@ -1,6 +1,7 @@
 import pytest
 
 from {{ cookiecutter.package_name }}.chunking import STRATEGIES, chunk_text, split_sections, token_count
+from {{ cookiecutter.package_name }}.formats import code_to_markdown
 
 GUIDE = """# Guide
 
@@ -57,3 +58,68 @@ def test_bad_sizes_and_strategies_are_refused() -> None:
         chunk_text(GUIDE, "sentence", chunk_size=64, chunk_overlap=64)
     with pytest.raises(ValueError, match="unknown chunking strategy"):
         chunk_text(GUIDE, "paragraph", chunk_size=64, chunk_overlap=8)  # type: ignore[arg-type]
+
+
+MODULE = '''import os
+
+
+def small(x):
+    """Small."""
+    y = x + 1
+
+    return y * 2
+
+
+@cached
+def medium(values):
+    total = 0
+
+    for value in values:
+        total += value * {factor}
+    return total
+
+
+class Store:
+    """Holds things."""
+
+    def put(self, key, value):
+        self.items[key] = value
+
+    def get(self, key):
+        return self.items[key]
+
+    def drop(self, key):
+        del self.items[key]
+
+    def keys(self):
+        return sorted(self.items)
+
+    def clear(self):
+        self.items = {}
+'''.replace("{factor}", " + ".join(f"weight_{i}" for i in range(4)))
+DEFINITIONS = {
+    "small": 'def small(x):\n    """Small."""\n    y = x + 1\n\n    return y * 2',
+    "medium": MODULE[MODULE.index("@cached") : MODULE.index("\n\n\nclass")],
+    "put": "    def put(self, key, value):\n        self.items[key] = value",
+    "get": "    def get(self, key):\n        return self.items[key]",
+}
+
+
+def test_code_chunks_keep_each_definition_whole() -> None:
+    markdown = code_to_markdown(MODULE, "store.py", "python")
+    chunks = chunk_text(markdown, "code", chunk_size=64, chunk_overlap=0)
+    assert len(chunks) > 1
+    for name, definition in DEFINITIONS.items():
+        holding = [c for c in chunks if definition in c.text]
+        assert len(holding) == 1, f"{name} is cut or repeated"
+    assert all(c.text.count("```") % 2 == 0 for c in chunks)  # each piece of code stays fenced
+    # The class is larger than a chunk, so it splits between its methods, never inside one.
+    assert token_count(MODULE[MODULE.index("class Store") :]) > 64
+    sentence = chunk_text(markdown, "sentence", chunk_size=64, chunk_overlap=0)
+    assert any(sum(d in c.text for c in sentence) == 0 for d in DEFINITIONS.values())
+
+
+def test_code_chunks_treat_prose_like_the_markdown_strategy() -> None:
+    code = chunk_text(GUIDE, "code", chunk_size=128, chunk_overlap=16)
+    assert code[0].section == "Guide" and "pip install thing" in code[0].text
+    assert all(token_count(c.text) <= 128 for c in code)

@@ -1,5 +1,6 @@
 """The DAGs, run for real with ``dag.test()`` on a fresh Airflow metadata database."""
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.store import open_store
 
 from .conftest import PROJECT
+from .documents import write_bad_input_corpus
+from .site import Site, serve
 from .test_ingest import SAMPLE_COUNT
 
 
@@ -30,12 +33,15 @@ def dag(dags: dict[str, Any]) -> Any:
     return dags["ingest_docs"]
 
 
-def run(dag: Any, result_of: str = "report", **conf: Any) -> dict[str, Any]:
-    """Run the DAG; return one task's result. ``dag.test()`` returns failed runs, not raises."""
-    from airflow.utils.state import DagRunState
+def run(
+    dag: Any, result_of: str = "report", expect: str = "success", **conf: Any
+) -> dict[str, Any]:
+    """Run the DAG; return one task's result. ``dag.test()`` returns failed runs, not raises.
 
-    dag_run = dag.test(run_conf=conf)
-    assert dag_run.state == DagRunState.SUCCESS
+    Every param is passed: in one process, ``dag.test()`` lets a run's params leak into the next.
+    """
+    dag_run = dag.test(run_conf={**dag.params.dump(), **conf})
+    assert dag_run.state == expect
     result = dag_run.get_task_instance(result_of).xcom_pull(task_ids=result_of)
     assert isinstance(result, dict)
     return result
@@ -69,13 +75,69 @@ def test_the_dag_ingests_then_refreshes_incrementally(
     second = run(dag, source_dir=str(docs))
     assert (second["added"], second["changed"], second["deleted"]) == (0, 1, 1)
     assert second["unchanged"] == SAMPLE_COUNT - 2
-    assert second["skipped"] == [{"path": "photo.png", "reason": "unsupported file type '.png'"}]
+    assert second["skipped"] == [
+        {"source": "local", "path": "photo.png", "reason": "unsupported file type '.png'"}
+    ]
     assert set(open_store(settings).documents()) == {
         f"local:{p.name}" for p in docs.iterdir() if p.suffix != ".png"
     }
 
     third = run(dag, source_dir=str(docs))
     assert (third["chunks"], third["unchanged"]) == (0, SAMPLE_COUNT - 1)
+
+
+def test_bad_input_is_reported_and_everything_else_ingested(
+    dag: Any, settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_MAX_FILE_BYTES", "100000")
+    expected = write_bad_input_corpus(docs, max_bytes=100_000)
+    summary = run(dag, source_dir=str(docs))
+    assert (summary["added"], summary["failed"]) == (SAMPLE_COUNT, [])
+    reasons = {item["path"]: item["reason"] for item in summary["skipped"]}
+    assert set(reasons) == set(expected)
+    for path, reason in reasons.items():
+        assert reason.startswith(expected[path]), path
+
+
+def test_each_run_updates_the_index_asset(dag: Any, settings: Settings, docs: Path) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    from {{ cookiecutter.package_name }}.dag_defaults import INDEX_ASSET
+
+    summary = run(dag, source_dir=str(docs))
+    with create_session() as session:
+        event = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .filter(AssetModel.uri == INDEX_ASSET.uri)
+            .order_by(AssetEvent.id.desc())
+            .first()
+        )
+        assert event is not None and event.source_task_id == "report"
+        assert event.extra["chunks"] == summary["chunks"] > 0
+
+
+def test_a_failing_source_fails_the_run_after_the_others_and_alerts(
+    dag: Any, settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = {"/robots.txt": "", "/kb/": "<h1>KB</h1><p>Start.</p>"}
+    with serve(Site(pages, status={"/robots.txt": 503})) as site:
+        monkeypatch.setenv("RAG_ALERT_WEBHOOK_URL", site.url + "/hook")
+        sources_file = docs.parent / "sources.toml"
+        monkeypatch.setenv("RAG_SOURCES_FILE", str(sources_file))
+        sources_file.write_text(
+            f'[[sources]]\nname = "local"\ntype = "folder"\npath = "{docs}"\n\n'
+            f'[[sources]]\nname = "kb"\ntype = "website"\nurl = "{site.url}/kb/"\n'
+        )
+        summary = run(dag, expect="failed")
+        assert summary["added"] == SAMPLE_COUNT
+        assert [failure["source"] for failure in summary["failed_sources"]] == ["kb"]
+        (alert,) = [json.loads(body)["text"] for body in site.posts]
+    assert "ingest_docs.check_sources failed" in alert and "kb: CrawlError" in alert
+
+    only_local = run(dag, sources=["local"])  # the params choose the sources
+    assert only_local["unchanged"] == SAMPLE_COUNT and only_local["failed_sources"] == []
 
 
 def test_run_params_choose_the_chunking(dag: Any, settings: Settings, docs: Path) -> None:

@@ -81,7 +81,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(
         "empty.rst": "empty file",
     }
     assert (
-        summary.added == SAMPLE_COUNT and "skipped broken.md: binary content" in summary.as_text()
+        summary.added == SAMPLE_COUNT
+        and "skipped local:broken.md: binary content" in summary.as_text()
     )
 
 
@@ -96,21 +97,18 @@ def test_a_run_killed_mid_write_is_finished_by_the_next_run(
     run_ingest(clean, folder=docs)
 
     store_type = type(open_store(settings))
-    original = store_type.replace_document
-    calls = 0
+    original = store_type.replace_documents
 
-    def dies_on_third_document(self: Any, document_id: str, nodes: list[TextNode]) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            original(self, document_id, nodes[: len(nodes) // 2])  # half written, then the crash
-            raise KeyboardInterrupt("killed")
-        original(self, document_id, nodes)
+    def dies_in_the_third_document(self: Any, documents: dict[str, list[TextNode]]) -> None:
+        first, second, third = list(documents.items())[:3]
+        half_of_third = (third[0], third[1][: len(third[1]) // 2])
+        original(self, dict([first, second, half_of_third]))
+        raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(store_type, "replace_document", dies_on_third_document)
+    monkeypatch.setattr(store_type, "replace_documents", dies_in_the_third_document)
     with pytest.raises(KeyboardInterrupt):
         run_ingest(settings, folder=docs)
-    monkeypatch.setattr(store_type, "replace_document", original)
+    monkeypatch.setattr(store_type, "replace_documents", original)
 
     summary = run_ingest(settings, folder=docs)
     assert summary.unchanged == 2 and summary.added + summary.changed == SAMPLE_COUNT - 2

@@ -2,8 +2,27 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.formats import html_to_markdown, rst_to_markdown
-from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SkippedFile, SourceDocument
+from {{ cookiecutter.package_name }}.formats import html_to_markdown, parse_html, rst_to_markdown
+from {{ cookiecutter.package_name }}.sources import (
+    LocalFolderSource,
+    SkippedFile,
+    SourceDocument,
+    Unchanged,
+    base,
+)
+
+from .documents import minimal_pdf, write_bad_input_corpus
+
+
+def test_main_content_is_kept_and_boilerplate_by_class_is_dropped() -> None:
+    html = """<html><head><link rel="canonical" href="/docs/install/"></head><body>
+    <div class="navheader">Prev Up Next</div><div class="sidebar"><p>Menu</p></div>
+    <div role="main"><h1>Install</h1><div class="section"><p>Run it.</p></div></div>
+    <div class="site-footer"><div><p>(c) us</p></div></div><p>Outside main</p></body></html>"""
+    page = parse_html(html)
+    assert page.text == "# Install\n\nRun it."
+    assert page.canonical == "/docs/install/"
+    assert parse_html("<div class='navfooter'><div>a</div>b</div><p>kept</p>").text == "kept"
 
 
 def test_html_keeps_headings_and_code_and_drops_page_chrome() -> None:
@@ -40,43 +59,39 @@ def write(folder: Path, name: str, content: bytes | str) -> Path:
     return path
 
 
-@pytest.fixture
-def messy_folder(tmp_path: Path) -> Path:
+def test_bad_files_are_reported_with_reasons_and_good_ones_read(tmp_path: Path) -> None:
     root = tmp_path / "messy"
     write(root, "good.md", "# Good\n\nFine text.")
     write(root, "nested/page.html", "<title>Page</title><p>Hello</p>")
-    write(root, "empty.md", "")
-    write(root, "blank.txt", "   \n\n")
-    write(root, "binary.txt", b"abc\x00\x01\x02")
-    write(root, "latin1.md", "caf\xe9".encode("latin-1"))
-    write(root, "big.md", "x" * 2_000)
-    write(root, "image.png", b"\x89PNG")
-    write(root, "only-chrome.html", "<nav>menu</nav><footer>foot</footer>")
+    write(root, "manual.pdf", minimal_pdf([["Vacuum reclaims storage."]], "Maintenance"))
     write(root, ".hidden.md", "# Hidden")
-    (root / "nested" / "loop").symlink_to(root, target_is_directory=True)
-    return root
+    expected = write_bad_input_corpus(root, max_bytes=1_000)
 
-
-def test_bad_files_are_reported_with_reasons_and_good_ones_read(messy_folder: Path) -> None:
-    items = list(LocalFolderSource(messy_folder, max_bytes=1_000).scan())
+    items = list(LocalFolderSource(root, max_bytes=1_000).scan())
     documents = {item.id: item for item in items if isinstance(item, SourceDocument)}
     skipped = {item.path: item.reason for item in items if isinstance(item, SkippedFile)}
 
-    assert set(documents) == {"local:good.md", "local:nested/page.html"}
+    assert set(documents) == {"local:good.md", "local:nested/page.html", "local:manual.pdf"}
     assert documents["local:nested/page.html"].title == "Page"
-    assert skipped == {
-        "empty.md": "empty file",
-        "blank.txt": "empty file",
-        "binary.txt": "binary content",
-        "latin1.md": "not valid UTF-8 (byte 3)",
-        "big.md": "larger than the 1,000-byte limit (2,000 bytes)",
-        "image.png": "unsupported file type '.png'",
-        "only-chrome.html": "no text left after removing markup",
-    }
+    assert documents["local:manual.pdf"].title == "Maintenance"
+    assert documents["local:manual.pdf"].text == "## Page 1\n\nVacuum reclaims storage."
+    assert set(skipped) == set(expected)
+    for path, reason in skipped.items():
+        assert reason.startswith(expected[path]), path
 
 
-def test_ids_are_stable_and_load_reads_one_document(messy_folder: Path) -> None:
-    source = LocalFolderSource(messy_folder)
+def test_source_code_is_read_as_a_fenced_block_under_its_path(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/tool.py", "def run():\n    return 1\n")
+    (document,) = LocalFolderSource(tmp_path).scan()
+    assert isinstance(document, SourceDocument)
+    assert document.title == "pkg/tool.py"
+    assert document.text == "# pkg/tool.py\n\n```python\ndef run():\n    return 1\n```\n"
+
+
+def test_ids_are_stable_and_load_reads_one_document(tmp_path: Path) -> None:
+    write(tmp_path, "good.md", "# Good\n\nFine text.")
+    write(tmp_path, "nested/page.html", "<title>Page</title><p>Hello</p>")
+    source = LocalFolderSource(tmp_path)
     first = [i.id for i in source.scan() if isinstance(i, SourceDocument)]
     assert first == [i.id for i in source.scan() if isinstance(i, SourceDocument)]
     loaded = source.load("local:good.md")
@@ -94,6 +109,30 @@ def test_content_hash_follows_the_text(tmp_path: Path) -> None:
     after = source.read(path)
     assert isinstance(before, SourceDocument) and isinstance(after, SourceDocument)
     assert before.content_hash != after.content_hash
+
+
+def test_files_whose_bytes_hash_as_known_are_not_converted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "same.md", "# Same\n\ntext")
+    write(tmp_path, "edited.md", "# Edited\n\nold")
+    source = LocalFolderSource(tmp_path)
+    first = {item.id: item for item in source.scan() if isinstance(item, SourceDocument)}
+    known = {doc_id: document.content_hash for doc_id, document in first.items()}
+    write(tmp_path, "edited.md", "# Edited\n\nnew")
+
+    converted: list[str] = []
+
+    def counting_to_markdown(text: str, fmt: str) -> tuple[str, str | None]:
+        converted.append(text)
+        return text, None
+
+    monkeypatch.setattr(base, "to_markdown", counting_to_markdown)
+    again = list(source.scan(known))
+    assert again[1] == Unchanged("local:same.md")
+    assert isinstance(again[0], SourceDocument)
+    assert again[0].content_hash != known["local:edited.md"]
+    assert converted == ["# Edited\n\nnew"]
 
 
 def test_missing_folder_is_an_error_not_an_empty_source(tmp_path: Path) -> None:

@@ -67,9 +67,10 @@ def nodes(doc_id: str, content_hash: str, count: int, dims: int = 3) -> list[Tex
 
 
 def test_replace_writes_each_document_once(store: DocumentStore) -> None:
-    store.replace_document("local:a", nodes("local:a", "h1", 3))
-    store.replace_document("local:a", nodes("local:a", "h1", 3))
-    store.replace_document("local:b", nodes("local:b", "h9", 1))
+    store.replace_documents({"local:a": nodes("local:a", "h1", 3)})
+    store.replace_documents(
+        {"local:a": nodes("local:a", "h1", 3), "local:b": nodes("local:b", "h9", 1)}
+    )
     assert store.count() == 4
     docs = store.documents()
     assert {k: (v.content_hash, v.complete) for k, v in docs.items()} == {
@@ -79,20 +80,21 @@ def test_replace_writes_each_document_once(store: DocumentStore) -> None:
 
 
 def test_a_changed_document_replaces_all_its_old_chunks(store: DocumentStore) -> None:
-    store.replace_document("local:a", nodes("local:a", "old", 3))
-    store.replace_document("local:a", nodes("local:a", "new", 2))
+    store.replace_documents({"local:a": nodes("local:a", "old", 3)})
+    store.replace_documents({"local:a": nodes("local:a", "new", 2)})
     assert store.count() == 2
     assert store.documents()["local:a"].content_hash == "new"
 
 
 def test_a_partly_written_document_counts_as_incomplete(store: DocumentStore) -> None:
-    store.replace_document("local:a", nodes("local:a", "h", 3)[:2])  # as if a run died mid-write
+    partial = {"local:a": nodes("local:a", "h", 3)[:2]}  # as if a run died mid-write
+    store.replace_documents(partial)
     assert store.documents()["local:a"].complete is False
 
 
 def test_delete_and_clear(store: DocumentStore) -> None:
-    store.replace_document("local:a", nodes("local:a", "h", 2))
-    store.replace_document("local:b", nodes("local:b", "h", 2))
+    store.replace_documents({"local:a": nodes("local:a", "h", 2)})
+    store.replace_documents({"local:b": nodes("local:b", "h", 2)})
     store.delete_documents(["local:a", "local:missing"])
     assert set(store.documents()) == {"local:b"}
     store.clear()
@@ -102,7 +104,7 @@ def test_delete_and_clear(store: DocumentStore) -> None:
 def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> None:
     store.check_embedding("model-b", 3)  # an empty store accepts any model of its size ...
     store.record_embedding("model-a", 3)  # ... until one is recorded before writing
-    store.replace_document("local:a", nodes("local:a", "h", 1))
+    store.replace_documents({"local:a": nodes("local:a", "h", 1)})
     store.record_embedding("model-a", 3)
     store.check_embedding("model-a", 3)
     with pytest.raises(EmbeddingMismatchError, match="full refresh"):
@@ -110,7 +112,7 @@ def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> 
 
 
 def test_query_orders_by_similarity_and_filters_metadata(store: DocumentStore) -> None:
-    store.replace_document("local:a", nodes("local:a", "h", 3))
+    store.replace_documents({"local:a": nodes("local:a", "h", 3)})
     result = store.vector_store.query(
         VectorStoreQuery(query_embedding=[3.0, 1.0, 0.5], similarity_top_k=3)
     )
@@ -127,8 +129,8 @@ def test_query_orders_by_similarity_and_filters_metadata(store: DocumentStore) -
 
 def test_document_ids_with_quotes_and_unicode_are_data_not_code(store: DocumentStore) -> None:
     odd = 'local:it\'s a "test"; DROP TABLE x; -- é.md'
-    store.replace_document(odd, nodes(odd, "h", 2))
-    store.replace_document("local:b", nodes("local:b", "h", 1))
+    store.replace_documents({odd: nodes(odd, "h", 2)})
+    store.replace_documents({"local:b": nodes("local:b", "h", 1)})
     assert store.documents()[odd].complete
     store.delete_documents([odd])
     assert set(store.documents()) == {"local:b"}
@@ -178,11 +180,11 @@ def test_hybrid_search_also_finds_exact_words(settings: Settings) -> None:
     hybrid_settings = {% if cookiecutter.vector_store == "pgvector" %}{"embedding_dimensions": 3, "hybrid_search": True}{% else %}{"hybrid_search": True}{% endif %}
     store = open_store(settings.model_copy(update=hybrid_settings))
     assert store.query_mode == VectorStoreQueryMode.HYBRID
-    store.replace_document("local:a", nodes("local:a", "h", 3))
+    store.replace_documents({"local:a": nodes("local:a", "h", 3)})
     keyword = nodes("local:kw", "h", 1)
     keyword[0].text = "pg_hba.conf controls client authentication"
     keyword[0].embedding = [0.0, 0.0, 1.0]  # far from the question's vector
-    store.replace_document("local:kw", keyword)
+    store.replace_documents({"local:kw": keyword})
     query = VectorStoreQuery(
         query_embedding=[3.0, 1.0, 0.5], query_str="pg_hba.conf", similarity_top_k=2
     )

@@ -17,7 +17,13 @@ console = Console()
 @app.command()
 def ingest(
     path: Annotated[
-        Path | None, typer.Argument(help="Folder of documents (default: RAG_SOURCE_DIR).")
+        Path | None,
+        typer.Argument(
+            help="Ingest this folder as source 'local' (default: the configured sources)."
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(help="Read only this configured source (repeatable).")
     ] = None,
     strategy: Annotated[ChunkingStrategy | None, typer.Option(help="Chunking strategy.")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
@@ -26,7 +32,7 @@ def ingest(
     ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
 ) -> None:
-    """Ingest a folder: only new and changed documents are embedded; removed ones are deleted."""
+    """Ingest the sources: only new and changed documents are embedded; removed ones are deleted."""
     from .ingest import IngestPlan, run_ingest
 
     settings = Settings()
@@ -45,6 +51,7 @@ def ingest(
         summary = run_ingest(
             settings,
             folder=path,
+            sources=source,
             strategy=strategy,
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,

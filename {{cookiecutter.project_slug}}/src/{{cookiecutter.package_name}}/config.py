@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 {%- endif %}
 
-ChunkingStrategy = Literal["markdown", "sentence", "tokens"]
+ChunkingStrategy = Literal["markdown", "sentence", "tokens", "code"]
 
 
 class Settings(BaseSettings):
@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), description="The feedback DB.")
 {%- endif %}
 
-    # Sources and ingestion
+    # Sources and ingestion. With a sources file, it lists the sources (see sources.example.toml);
+    # without one, the folder source_dir is the only source, named "local".
+    sources_file: Path = Path("sources.toml")
+    source_cache_dir: Path = Field(Path(".data/sources"), description="Git checkouts, web mirrors.")
     source_dir: Path = Path("sample_docs")
     source_access: Literal["public", "internal"] = "public"
     max_file_bytes: int = 5_000_000

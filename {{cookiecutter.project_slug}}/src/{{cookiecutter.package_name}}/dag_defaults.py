@@ -1,12 +1,56 @@
-"""What every DAG of this project shares: a start date, one run at a time, retries that back off.
+"""What every DAG of this project shares: a start date, one run at a time, retries that back off,
+an alert when a task fails for good, the index as an Asset, and the pool for embedding calls.
 
 Airflow imports this whenever it parses the DAG files, so it imports nothing heavy.
 """
 
+import json
+import logging
+import os
+import urllib.request
 from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.sdk import Asset
+
+log = logging.getLogger(__name__)
+
+# Downstream DAGs can run whenever the index changes: schedule=[INDEX_ASSET].
+INDEX_ASSET = Asset(name="{{ cookiecutter.package_name }}_index", uri="x-rag://{{ cookiecutter.project_slug }}/index")
+# Caps concurrent embedding tasks (API rate limits, or CPU and memory for a local model);
+# `make airflow-pools` creates it from airflow/pools.json.
+EMBEDDINGS_POOL = "rag_embeddings"
+ALERT_WEBHOOK_ENV = "RAG_ALERT_WEBHOOK_URL"
+
+
+def notify_failure(context: Any) -> None:
+    """Log a task that failed after its retries and post it to a chat webhook, if one is set.
+
+    ``RAG_ALERT_WEBHOOK_URL`` takes a Slack incoming webhook or anything that accepts Slack's
+    ``{"text": ...}`` (Mattermost, Rocket.Chat, Teams workflows). For e-mail, add Airflow's
+    ``SmtpNotifier`` to ``on_failure_callback`` beside this function.
+    """
+    ti = context["ti"]
+    text = (
+        f":red_circle: {ti.dag_id}.{ti.task_id} failed (run {context['run_id']}, "
+        f"try {ti.try_number}): {context.get('exception')}\nLog: {ti.log_url}"
+    )
+    log.error("%s", text)
+    webhook = os.environ.get(ALERT_WEBHOOK_ENV)
+    if not webhook:
+        return
+    request = urllib.request.Request(
+        webhook,
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except OSError as error:  # an alert that cannot be sent must not hide the task's own error
+        log.warning("could not post the failure alert: %s", error)
+
 
 DAG_DEFAULTS: dict[str, Any] = {
     "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -17,5 +61,6 @@ DAG_DEFAULTS: dict[str, Any] = {
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": notify_failure,
     },
 }

@@ -2,13 +2,14 @@
 
 Only documents whose content hash differs from the stored one are chunked and embedded. Each document's
 chunks are replaced as a whole, and a document whose chunks are not all stored counts as changed, so a
-re-run after a crash finishes the work and leaves no duplicates. The Airflow DAG calls these functions
-one task each; ``run_ingest`` runs them in one process for the CLI.
+re-run after a crash finishes the work and leaves no duplicates. Deletions are planned per source: a
+source that cannot be read (a site down, a repository gone) deletes nothing. The Airflow DAG calls
+these functions one task each; ``run_ingest`` runs them in one process for the CLI.
 """
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,16 @@ from .chunking import chunk_text
 from .config import ChunkingStrategy, Settings
 from .embeddings import embedding_model
 from .redaction import redact
-from .sources import LocalFolderSource, SkippedFile, SourceDocument
+from .sources import (
+    SkippedFile,
+    Source,
+    SourceDocument,
+    Unchanged,
+    select_sources,
+    source_configs,
+)
 from .store import open_store
+from .store_base import StoredDocument
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +39,13 @@ EMBEDDED_METADATA = ("title", "section")  # the rest is lineage: stored, not emb
 
 @dataclass
 class IngestPlan:
-    source: str
+    sources: list[str]
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    failed_sources: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def to_ingest(self) -> list[str]:
@@ -62,6 +72,7 @@ class IngestSummary:
     chunks: int
     skipped: list[dict[str, str]]
     failed: list[dict[str, str]]
+    failed_sources: list[dict[str, str]] = field(default_factory=list)
 
     def as_text(self) -> str:
         lines = [
@@ -69,51 +80,88 @@ class IngestSummary:
             f"unchanged {self.unchanged}, chunks written {self.chunks}, "
             f"skipped {len(self.skipped)}, failed {len(self.failed)}"
         ]
-        lines += [f"  skipped {item['path']}: {item['reason']}" for item in self.skipped]
+        lines += [f"  source {s['source']} FAILED: {s['reason']}" for s in self.failed_sources]
+        lines += [
+            f"  skipped {item['source']}:{item['path']}: {item['reason']}" for item in self.skipped
+        ]
         lines += [f"  failed {item['document']}: {item['reason']}" for item in self.failed]
         return "\n".join(lines)
 
 
-def folder_source(settings: Settings, folder: Path | str | None = None) -> LocalFolderSource:
-    return LocalFolderSource(
-        Path(folder or settings.source_dir),
-        access=settings.source_access,
-        max_bytes=settings.max_file_bytes,
-        include=settings.source_include,
-        exclude=settings.source_exclude,
-    )
-
-
 def plan_ingest(
-    settings: Settings, source: LocalFolderSource, *, full_refresh: bool = False
+    settings: Settings, sources: Sequence[Source], *, full_refresh: bool = False
 ) -> IngestPlan:
-    """Compare the source with the store by content hash; nothing is embedded here."""
+    """Bring each source's local copy up to date and compare it with the store by content hash.
+
+    Nothing is embedded here. ``full_refresh`` drops the whole index when every configured source
+    runs, else only the documents of the sources that run.
+    """
     store = open_store(settings)
+    names = [source.name for source in sources]
     if full_refresh:
-        store.clear()
-    stored = {doc_id: doc for doc_id, doc in store.documents().items() if doc.source == source.name}
-    plan = IngestPlan(source=source.name)
+        if {config.name for config in source_configs(settings)} <= set(names):
+            store.clear()
+        else:
+            store.delete_documents(
+                [d for d, doc in store.documents().items() if doc.source in names]
+            )
+    stored = store.documents()
+    plan = IngestPlan(sources=names)
+    for source in sources:
+        try:
+            _plan_source(source, stored, plan)
+        except Exception as error:  # one source failing must not stop, or delete, the others
+            log.exception("source %s failed", source.name)
+            plan.failed_sources.append({"source": source.name, "reason": _reason(error)})
+    return plan
+
+
+def _plan_source(source: Source, stored: Mapping[str, StoredDocument], plan: IngestPlan) -> None:
+    """Add this source's new, changed, unchanged and gone documents to the plan, all or nothing."""
+    source.sync()
+    part = IngestPlan(sources=[source.name])
+    ours = {doc_id for doc_id, doc in stored.items() if doc.source == source.name}
+    known = {doc_id: stored[doc_id].content_hash for doc_id in ours if stored[doc_id].complete}
     seen: set[str] = set()
-    for item in source.scan():
+    for item in source.scan(known):
+        if isinstance(item, Unchanged):
+            seen.add(item.id)
+            part.unchanged += 1
+            continue
         if isinstance(item, SkippedFile):
-            log.warning("skipped %s: %s", item.path, item.reason)
-            plan.skipped.append(asdict(item))
+            log.warning("skipped %s:%s: %s", source.name, item.path, item.reason)
+            part.skipped.append({"source": source.name, **asdict(item)})
             continue
         seen.add(item.id)
         previous = stored.get(item.id)
         if previous is None:
-            plan.added.append(item.id)
+            part.added.append(item.id)
         elif not previous.complete or previous.content_hash != item.content_hash:
-            plan.changed.append(item.id)
+            part.changed.append(item.id)
         else:
-            plan.unchanged += 1
-    plan.deleted = sorted(set(stored) - seen)
-    return plan
+            part.unchanged += 1
+    plan.added += part.added
+    plan.changed += part.changed
+    plan.deleted += sorted(ours - seen)
+    plan.unchanged += part.unchanged
+    plan.skipped += part.skipped
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def source_of(sources: Sequence[Source], document_id: str) -> Source:
+    name = document_id.split(":", 1)[0]
+    for source in sources:
+        if source.name == name:
+            return source
+    raise ValueError(f"document {document_id!r} belongs to no source of this run")
 
 
 def ingest_batch(
     settings: Settings,
-    source: LocalFolderSource,
+    sources: Sequence[Source],
     document_ids: Sequence[str],
     *,
     strategy: ChunkingStrategy | None = None,
@@ -124,48 +172,27 @@ def ingest_batch(
 ) -> BatchResult:
     """Chunk, embed (one batched call) and write these documents; a document that fails is reported.
 
-    ``progress`` is called with 1 for each document written.
+    ``progress`` is called with the number of documents written.
     """
     result = BatchResult()
     documents: list[SourceDocument] = []
     for document_id in document_ids:
-        item = source.load(document_id)
+        item = source_of(sources, document_id).load(document_id)
         if isinstance(item, SkippedFile):
             result.failed.append({"document": document_id, "reason": item.reason})
         else:
             documents.append(item)
 
+    tuning = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+    settings = settings.model_copy(update={k: v for k, v in tuning.items() if v is not None})
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     nodes_by_document: dict[str, list[TextNode]] = {}
     for document in documents:
-        text = document.text
-        if settings.redact:
-            text, hidden = redact(text)
-            if hidden:
-                log.info("redacted %d e-mail addresses or secrets in %s", hidden, document.id)
         try:
-            chunks = chunk_text(
-                text,
-                strategy or settings.chunking,
-                chunk_size or settings.chunk_size,
-                chunk_overlap if chunk_overlap is not None else settings.chunk_overlap,
-            )
+            nodes_by_document[document.id] = document_nodes(settings, document, ingested_at, run_id)
         except Exception as error:  # one broken document must not sink the batch
             log.exception("chunking %s failed", document.id)
             result.failed.append({"document": document.id, "reason": f"chunking failed: {error}"})
-            continue
-        nodes_by_document[document.id] = [
-            chunk_node(
-                document,
-                chunk.text,
-                section_below_title(chunk.section, document.title),
-                index,
-                len(chunks),
-                ingested_at,
-                run_id,
-            )
-            for index, chunk in enumerate(chunks)
-        ]
 
     all_nodes = [node for nodes in nodes_by_document.values() for node in nodes]
     if all_nodes:
@@ -175,13 +202,36 @@ def ingest_batch(
             node.embedding = vector
         store = open_store(settings)
         store.record_embedding(model.model_name, len(all_nodes[0].embedding or []))
-        for document_id, nodes in nodes_by_document.items():
-            store.replace_document(document_id, nodes)
-            result.documents += 1
-            result.chunks += len(nodes)
-            if progress:
-                progress(1)
+        store.replace_documents(nodes_by_document)
+        result.documents = len(nodes_by_document)
+        result.chunks = len(all_nodes)
+        if progress:
+            progress(len(nodes_by_document))
     return result
+
+
+def document_nodes(
+    settings: Settings, document: SourceDocument, ingested_at: str, run_id: str
+) -> list[TextNode]:
+    """One document's chunks, with lineage, ready to embed; redacted first when configured."""
+    text = document.text
+    if settings.redact:
+        text, hidden = redact(text)
+        if hidden:
+            log.info("redacted %d e-mail addresses or secrets in %s", hidden, document.id)
+    chunks = chunk_text(text, settings.chunking, settings.chunk_size, settings.chunk_overlap)
+    return [
+        chunk_node(
+            document,
+            chunk.text,
+            section_below_title(chunk.section, document.title),
+            index,
+            len(chunks),
+            ingested_at,
+            run_id,
+        )
+        for index, chunk in enumerate(chunks)
+    ]
 
 
 def prune(settings: Settings, document_ids: Sequence[str]) -> int:
@@ -202,6 +252,7 @@ def summarise(plan: IngestPlan, results: Sequence[BatchResult], deleted: int) ->
         chunks=sum(result.chunks for result in results),
         skipped=plan.skipped,
         failed=failed,
+        failed_sources=plan.failed_sources,
     )
 
 
@@ -209,6 +260,7 @@ def run_ingest(
     settings: Settings,
     *,
     folder: Path | str | None = None,
+    sources: list[str] | None = None,
     strategy: ChunkingStrategy | None = None,
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
@@ -218,14 +270,14 @@ def run_ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     """The whole pipeline in this process (the DAG runs the same steps as separate tasks)."""
-    source = folder_source(settings, folder)
-    plan = plan_ingest(settings, source, full_refresh=full_refresh)
+    chosen = select_sources(settings, sources, folder)
+    plan = plan_ingest(settings, chosen, full_refresh=full_refresh)
     if on_plan:
         on_plan(plan)
     results = [
         ingest_batch(
             settings,
-            source,
+            chosen,
             batch,
             strategy=strategy,
             chunk_size=chunk_size,

@@ -92,7 +92,7 @@ def promote_answers(
                 sources_json=json.dumps(_compact_sources(rated.sources)),
             )
             node.embedding = vector
-            store.replace_document(document.id, [node])
+            store.replace_documents({document.id: [node]})
             summary.promoted += 1
     withdrawn = sorted(set(stored) - set(wanted))
     store.delete_documents(withdrawn)

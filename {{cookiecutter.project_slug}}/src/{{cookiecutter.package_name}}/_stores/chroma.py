@@ -5,10 +5,12 @@ a Chroma server to share.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
@@ -67,14 +69,18 @@ class ChromaStore:
                 metadata={"embedding_model": model_name, "dimensions": dimensions}
             )
 
-    def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:
-        self._collection.delete(where={"document_id": document_id})
+    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
+        self.delete_documents(documents)
+        nodes = [node for chunks in documents.values() for node in chunks]
         if nodes:
-            self._vector_store.add(list(nodes))
+            self._vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
-        for document_id in document_ids:
-            self._collection.delete(where={"document_id": document_id})
+        ids = list(document_ids)
+        for start in range(0, len(ids), PAGE):
+            # mypy cannot narrow the "$in" key to Chroma's Literal type inside the union
+            where = cast(Where, {"document_id": {"$in": ids[start : start + PAGE]}})
+            self._collection.delete(where=where)
 
     def clear(self) -> None:
         self._client.delete_collection(self._name)

@@ -6,7 +6,7 @@ vector and by PostgreSQL full-text search. The feedback tables live in the same 
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import psycopg
 from llama_index.core.schema import BaseNode, MetadataMode
@@ -90,12 +90,13 @@ class PgVectorStore:
                 + f" Set RAG_EMBEDDING_DIMENSIONS={dimensions} too."
             )
 
-    def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:
+    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
         # One transaction: readers see the old chunks or the new ones, never a mix or nothing.
+        nodes = [node for chunks in documents.values() for node in chunks]
         with self._engine.begin() as connection:
             connection.execute(
-                text(f"DELETE FROM {self.table} WHERE metadata_->>'document_id' = :id"),
-                {"id": document_id},
+                text(f"DELETE FROM {self.table} WHERE metadata_->>'document_id' = ANY(:ids)"),
+                {"ids": list(documents)},
             )
             if nodes:
                 connection.execute(

@@ -5,7 +5,7 @@ is matched by Weaviate's native hybrid search (BM25 and vectors) instead of by v
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
 import weaviate
@@ -78,10 +78,11 @@ class WeaviateStore:
             note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
             self._collection().config.update(description=note)
 
-    def replace_document(self, document_id: str, nodes: Sequence[BaseNode]) -> None:
-        self.delete_documents([document_id])
+    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
+        self.delete_documents(documents)
+        nodes = [node for chunks in documents.values() for node in chunks]
         if nodes:
-            self._vector_store.add(list(nodes))
+            self._vector_store.add(nodes)
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
         ids = list(document_ids)
