@@ -127,7 +127,9 @@ def test_bake_holds_only_the_chosen_options(bakes: dict[str, Path], name: str) -
     vector_store, embeddings, llm = name.split("-")
     project = bakes[name]
     code = "\n".join(
-        (project / path).read_text() for path in files(project) if path.endswith((".py", ".toml"))
+        (project / path).read_text()
+        for path in files(project)
+        if path.endswith((".py", ".toml", ".yaml", ".yml", ".json", ".env.example"))
     )
     present = {
         "local embeddings": "HuggingFaceEmbedding" in code,

@@ -99,6 +99,14 @@ def test_bad_input_is_reported_and_everything_else_ingested(
         assert reason.startswith(expected[path]), path
 
 
+def test_embedding_tasks_run_in_the_pool_the_project_defines(dag: Any) -> None:
+    from {{ cookiecutter.package_name }}.dag_defaults import EMBEDDINGS_POOL
+
+    pools = json.loads((PROJECT / "airflow" / "pools.json").read_text())
+    assert dag.get_task("ingest_batch").pool == EMBEDDINGS_POOL
+    assert pools[EMBEDDINGS_POOL]["slots"] >= 1
+
+
 def test_each_run_updates_the_index_asset(dag: Any, settings: Settings, docs: Path) -> None:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
