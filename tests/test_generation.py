@@ -24,6 +24,7 @@ COMMON_FILES = {
     "docker-compose.yaml",
     "pyproject.toml",
     "sources.example.toml",
+    "scripts/benchmark_ingest.py",
     "airflow/pools.json",
     "dags/feedback.py",
     "dags/ingest.py",

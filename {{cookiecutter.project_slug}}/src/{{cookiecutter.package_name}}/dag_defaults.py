@@ -17,7 +17,10 @@ from airflow.sdk import Asset
 log = logging.getLogger(__name__)
 
 # Downstream DAGs can run whenever the index changes: schedule=[INDEX_ASSET].
-INDEX_ASSET = Asset(name="{{ cookiecutter.package_name }}_index", uri="x-rag://{{ cookiecutter.project_slug }}/index")
+INDEX_ASSET = Asset(
+    name="{{ cookiecutter.package_name }}_index",
+    uri="x-rag://{{ cookiecutter.project_slug }}/index",
+)
 # Caps concurrent embedding tasks (API rate limits, or CPU and memory for a local model);
 # `make airflow-pools` creates it from airflow/pools.json.
 EMBEDDINGS_POOL = "rag_embeddings"
