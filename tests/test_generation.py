@@ -54,6 +54,7 @@ COMMON_FILES = {
             "feedback",
             "formats",
             "ingest",
+            "planning",
             "redaction",
             "sources/__init__",
             "sources/base",

@@ -64,9 +64,10 @@ STRATEGIES = ["markdown", "sentence", "tokens", "code"]
     doc_md=__doc__,
 )
 def ingest_docs() -> None:
-    @task
+    # Results are dicts; multiple_outputs=False keeps each one XCom instead of one per key too.
+    @task(multiple_outputs=False)
     def plan() -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingest import plan_ingest
+        from {{ cookiecutter.package_name }}.planning import plan_ingest
 
         params = get_current_context()["params"]
         settings = _settings(params)
@@ -80,9 +81,9 @@ def ingest_docs() -> None:
         return plan["batches"]  # Airflow maps over a task's whole return value only
 {% if cookiecutter.vector_store == "chroma" %}
     # Embedded Chroma takes one writing process at a time; with a Chroma server this limit can go.
-    @task(pool=EMBEDDINGS_POOL, max_active_tis_per_dag=1)
+    @task(pool=EMBEDDINGS_POOL, max_active_tis_per_dag=1, multiple_outputs=False)
 {%- else %}
-    @task(pool=EMBEDDINGS_POOL)
+    @task(pool=EMBEDDINGS_POOL, multiple_outputs=False)
 {%- endif %}
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
@@ -95,15 +96,15 @@ def ingest_docs() -> None:
 
     @task
     def prune(plan: dict[str, Any]) -> int:
-        from {{ cookiecutter.package_name }}.ingest import prune as prune_documents
+        from {{ cookiecutter.package_name }}.planning import prune as prune_documents
 
         return prune_documents(_settings({}), plan["deleted"])
 
-    @task(trigger_rule="none_failed", outlets=[INDEX_ASSET])
+    @task(trigger_rule="none_failed", outlets=[INDEX_ASSET], multiple_outputs=False)
     def report(
         plan: dict[str, Any], results: list[dict[str, Any]] | None, deleted: int
     ) -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingest import BatchResult, IngestPlan, summarise
+        from {{ cookiecutter.package_name }}.planning import BatchResult, IngestPlan, summarise
 
         planned = IngestPlan(**{k: v for k, v in plan.items() if k != "batches"})
         summary = summarise(planned, [BatchResult(**r) for r in results or []], deleted)

@@ -33,7 +33,8 @@ def ingest(
     full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
 ) -> None:
     """Ingest the sources: only new and changed documents are embedded; removed ones are deleted."""
-    from .ingest import IngestPlan, run_ingest
+    from .ingest import run_ingest
+    from .planning import IngestPlan
 
     settings = Settings()
     columns = (

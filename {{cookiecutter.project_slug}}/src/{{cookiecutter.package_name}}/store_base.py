@@ -1,13 +1,17 @@
-"""What every vector-store backend offers; ``store.py`` holds the one this project uses."""
+"""What every vector-store backend offers; ``store.py`` holds the one this project uses.
+
+LlamaIndex appears in type hints only: planning a run reads what a store holds without it.
+"""
 
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
+    from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
 
 log = logging.getLogger(__name__)
 Connection = TypeVar("Connection")
@@ -27,10 +31,10 @@ class EmbeddingMismatchError(RuntimeError):
 
 class DocumentStore(Protocol):
     @property
-    def vector_store(self) -> BasePydanticVectorStore: ...
+    def vector_store(self) -> "BasePydanticVectorStore": ...
 
     @property
-    def query_mode(self) -> VectorStoreQueryMode:
+    def query_mode(self) -> "VectorStoreQueryMode":
         """How questions are matched: vector search, or hybrid where the backend offers it."""
         ...
 
@@ -44,7 +48,7 @@ class DocumentStore(Protocol):
         """Check, then name the model on a store that has none yet (called before writing)."""
         ...
 
-    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
+    def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
         """Replace each document's chunks with these, in one write (one transaction where the
         backend has them): per-document writes would cost a round trip and an index update each."""
         ...

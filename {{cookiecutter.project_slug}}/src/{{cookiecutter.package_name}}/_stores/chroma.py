@@ -5,16 +5,14 @@ a Chroma server to share.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import cast
+from functools import cached_property
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import VectorStoreQueryMode
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from .config import Settings
 from .store_base import (
@@ -25,6 +23,11 @@ from .store_base import (
     stored_documents,
 )
 
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
+    from llama_index.core.vector_stores.types import VectorStoreQueryMode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
 PAGE = 5000
 
 
@@ -33,14 +36,18 @@ class ChromaStore:
         self._name = settings.collection
         self._client = _client(settings)
         self._collection = self._open_collection()
-        self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+
+    @cached_property
+    def vector_store(self) -> "ChromaVectorStore":
+        # Imported on first use: reading what is stored (planning a run) needs Chroma only.
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._collection)
 
     @property
-    def vector_store(self) -> ChromaVectorStore:
-        return self._vector_store
+    def query_mode(self) -> "VectorStoreQueryMode":
+        from llama_index.core.vector_stores.types import VectorStoreQueryMode
 
-    @property
-    def query_mode(self) -> VectorStoreQueryMode:
         return VectorStoreQueryMode.DEFAULT  # Chroma offers vector search only
 
     def documents(self) -> dict[str, StoredDocument]:
@@ -69,11 +76,11 @@ class ChromaStore:
                 metadata={"embedding_model": model_name, "dimensions": dimensions}
             )
 
-    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
+    def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
         self.delete_documents(documents)
         nodes = [node for chunks in documents.values() for node in chunks]
         if nodes:
-            self._vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
+            self.vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
         ids = list(document_ids)
@@ -85,7 +92,7 @@ class ChromaStore:
     def clear(self) -> None:
         self._client.delete_collection(self._name)
         self._collection = self._open_collection()
-        self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        self.__dict__.pop("vector_store", None)  # the next use wraps the new collection
 
     def count(self) -> int:
         return self._collection.count()
