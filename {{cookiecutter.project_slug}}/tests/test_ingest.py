@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import planning
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.ingest import run_ingest, section_below_title
 from {{ cookiecutter.package_name }}.store import open_store
@@ -91,6 +92,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(
 # holds two documents of the batch whole and a third one half-written.
 KILLED_MID_WRITE = """
 import os, signal, sys
+from {{ cookiecutter.package_name }} import planning
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.ingest import run_ingest
 from {{ cookiecutter.package_name }}.store import open_store
@@ -131,12 +133,29 @@ def test_full_refresh_rebuilds_everything(settings: Settings, docs: Path) -> Non
     assert open_store(settings).count() == first.chunks
 
 
-def test_chunking_choice_applies_per_run(settings: Settings, docs: Path) -> None:
+def test_another_chunking_rechunks_every_document(settings: Settings, docs: Path) -> None:
+    """No full refresh needed: documents chunked another way count as changed, so the index never
+    mixes two chunkings; the same chunking again is a no-op."""
     small = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=64, chunk_overlap=8)
-    large = run_ingest(
-        settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8, full_refresh=True
-    )
-    assert small.chunks > large.chunks
+    large = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8)
+    assert large.changed == SAMPLE_COUNT and large.deleted == 0
+    assert small.chunks > large.chunks == open_store(settings).count()
+    again = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8)
+    assert again.unchanged == SAMPLE_COUNT and again.chunks == 0
+
+
+def test_turning_redaction_on_rewrites_the_index(settings: Settings, docs: Path) -> None:
+    run_ingest(settings, folder=docs)
+    redacting = run_ingest(settings.model_copy(update={"redact": True}), folder=docs)
+    assert redacting.changed == SAMPLE_COUNT
+
+
+def test_a_new_converter_version_rereads_every_document(
+    settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_ingest(settings, folder=docs)
+    monkeypatch.setattr(planning, "FORMATS_VERSION", planning.FORMATS_VERSION + 1)
+    assert run_ingest(settings, folder=docs).changed == SAMPLE_COUNT
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
+# Part of every chunk's "pipeline" tag: raise it when a converter changes what it makes of a file, and
+# the next run re-reads and re-embeds every document.
+FORMATS_VERSION = 1
 SUFFIX_FORMATS = {
     ".md": "markdown",
     ".markdown": "markdown",

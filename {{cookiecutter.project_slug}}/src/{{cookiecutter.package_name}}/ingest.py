@@ -17,7 +17,15 @@ from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeI
 from .chunking import chunk_text
 from .config import ChunkingStrategy, Settings
 from .embeddings import embedding_model
-from .planning import BatchResult, IngestPlan, IngestSummary, plan_ingest, prune, summarise
+from .planning import (
+    BatchResult,
+    IngestPlan,
+    IngestSummary,
+    pipeline_of,
+    plan_ingest,
+    prune,
+    summarise,
+)
 from .redaction import redact
 from .sources import SkippedFile, Source, SourceDocument, select_sources
 from .store import open_store
@@ -41,9 +49,6 @@ def ingest_batch(
     sources: Sequence[Source],
     document_ids: Sequence[str],
     *,
-    strategy: ChunkingStrategy | None = None,
-    chunk_size: int | None = None,
-    chunk_overlap: int | None = None,
     run_id: str = "manual",
     progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
@@ -60,8 +65,6 @@ def ingest_batch(
         else:
             documents.append(item)
 
-    tuning = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-    settings = settings.model_copy(update={k: v for k, v in tuning.items() if v is not None})
     ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
     nodes_by_document: dict[str, list[TextNode]] = {}
     for document in documents:
@@ -106,6 +109,7 @@ def document_nodes(
             len(chunks),
             ingested_at,
             run_id,
+            pipeline=pipeline_of(settings),
         )
         for index, chunk in enumerate(chunks)
     ]
@@ -125,21 +129,14 @@ def run_ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     """The whole pipeline in this process (the DAG runs the same steps as separate tasks)."""
+    tuning = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+    settings = settings.model_copy(update={k: v for k, v in tuning.items() if v is not None})
     chosen = select_sources(settings, sources, folder)
     plan = plan_ingest(settings, chosen, full_refresh=full_refresh)
     if on_plan:
         on_plan(plan)
     results = [
-        ingest_batch(
-            settings,
-            chosen,
-            batch,
-            strategy=strategy,
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            run_id=run_id,
-            progress=progress,
-        )
+        ingest_batch(settings, chosen, batch, run_id=run_id, progress=progress)
         for batch in plan.batches(settings.ingest_batch_size)
     ]
     return summarise(plan, results, prune(settings, plan.deleted))
@@ -159,6 +156,8 @@ def chunk_node(
     count: int,
     ingested_at: str,
     run_id: str,
+    *,
+    pipeline: str,
     **extra: str | int,
 ) -> TextNode:
     """One chunk with its lineage; only title and section are embedded along with the text."""
@@ -174,6 +173,7 @@ def chunk_node(
         "ingested_at": ingested_at,
         "run_id": run_id,
         "access": document.access,
+        "pipeline": pipeline,
         **extra,
     }
     lineage = [key for key in metadata if key not in EMBEDDED_METADATA]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from .config import Settings
+from .formats import FORMATS_VERSION
 from .sources import SkippedFile, Source, Unchanged, source_configs
 from .store import open_store
 from .store_base import StoredDocument
@@ -90,19 +91,34 @@ def plan_ingest(
     plan = IngestPlan(sources=names)
     for source in sources:
         try:
-            _plan_source(source, stored, plan)
+            _plan_source(source, stored, pipeline_of(settings), plan)
         except Exception as error:  # one source failing must not stop, or delete, the others
             log.exception("source %s failed", source.name)
             plan.failed_sources.append({"source": source.name, "reason": _reason(error)})
     return plan
 
 
-def _plan_source(source: Source, stored: Mapping[str, StoredDocument], plan: IngestPlan) -> None:
+def pipeline_of(settings: Settings) -> str:
+    """How this run turns documents into chunks. A document stored with another pipeline counts as
+    changed, so a run with another chunking re-chunks everything and the index never mixes two."""
+    redaction = "redacted" if settings.redact else "verbatim"
+    return (
+        f"{settings.chunking}/{settings.chunk_size}/{settings.chunk_overlap}/{redaction}"
+        f"/formats-{FORMATS_VERSION}"
+    )
+
+
+def _plan_source(
+    source: Source, stored: Mapping[str, StoredDocument], pipeline: str, plan: IngestPlan
+) -> None:
     """Add this source's new, changed, unchanged and gone documents to the plan, all or nothing."""
     source.sync()
     part = IngestPlan(sources=[source.name])
     ours = {doc_id for doc_id, doc in stored.items() if doc.source == source.name}
-    known = {doc_id: stored[doc_id].content_hash for doc_id in ours if stored[doc_id].complete}
+    current = {
+        doc_id for doc_id in ours if stored[doc_id].complete and stored[doc_id].pipeline == pipeline
+    }
+    known = {doc_id: stored[doc_id].content_hash for doc_id in current}
     seen: set[str] = set()
     for item in source.scan(known):
         if isinstance(item, Unchanged):
@@ -117,7 +133,7 @@ def _plan_source(source: Source, stored: Mapping[str, StoredDocument], plan: Ing
         previous = stored.get(item.id)
         if previous is None:
             part.added.append(item.id)
-        elif not previous.complete or previous.content_hash != item.content_hash:
+        elif item.id not in current or previous.content_hash != item.content_hash:
             part.changed.append(item.id)
         else:
             part.unchanged += 1

@@ -23,6 +23,7 @@ class StoredDocument:
     content_hash: str
     source: str
     complete: bool  # False when a run died while writing it: the next run writes it again
+    pipeline: str = ""  # how it was converted and chunked (see planning.pipeline_of)
 
 
 class EmbeddingMismatchError(RuntimeError):
@@ -62,24 +63,28 @@ class DocumentStore(Protocol):
 
 def stored_documents(chunk_metadata: Iterable[Mapping[str, object]]) -> dict[str, StoredDocument]:
     """Fold chunk metadata into one entry per document; a document is complete when all its chunks are there."""
-    seen: dict[str, tuple[str, str, int, int]] = {}
+    seen: dict[str, tuple[str, str, str, int, int]] = {}
     for meta in chunk_metadata:
         doc_id = str(meta["document_id"])
-        content_hash, source, expected = (
+        content_hash, source, pipeline, expected = (
             str(meta["content_hash"]),
             str(meta["source"]),
+            str(meta.get("pipeline") or ""),
             int(str(meta["chunk_count"])),
         )
         previous = seen.get(doc_id)
         if previous and previous[0] != content_hash:
             content_hash = ""  # chunks of two versions: treat as incomplete
-        found = previous[3] + 1 if previous else 1
-        seen[doc_id] = (content_hash, source, expected, found)
+        found = previous[4] + 1 if previous else 1
+        seen[doc_id] = (content_hash, source, pipeline, expected, found)
     return {
         doc_id: StoredDocument(
-            content_hash, source, complete=bool(content_hash) and found == expected
+            content_hash,
+            source,
+            complete=bool(content_hash) and found == expected,
+            pipeline=pipeline,
         )
-        for doc_id, (content_hash, source, expected, found) in seen.items()
+        for doc_id, (content_hash, source, pipeline, expected, found) in seen.items()
     }
 
 

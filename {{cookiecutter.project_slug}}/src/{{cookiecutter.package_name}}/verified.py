@@ -25,6 +25,7 @@ from .store import open_store
 
 VERIFIED_SOURCE = "verified"
 VERIFIED_TITLE = "Verified answer"
+VERIFIED_PIPELINE = "question"  # embedded by its question alone, not chunked
 
 
 @dataclass
@@ -88,6 +89,7 @@ def promote_answers(
                 1,
                 ingested_at,
                 run_id,
+                pipeline=VERIFIED_PIPELINE,
                 interaction_id=rated.interaction_id,
                 sources_json=json.dumps(_compact_sources(rated.sources)),
             )

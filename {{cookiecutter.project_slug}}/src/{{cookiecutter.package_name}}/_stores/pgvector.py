@@ -60,7 +60,8 @@ class PgVectorStore:
     def documents(self) -> dict[str, StoredDocument]:
         query = text(
             "SELECT metadata_->>'document_id' AS document_id, metadata_->>'content_hash' AS content_hash, "
-            f"metadata_->>'source' AS source, metadata_->>'chunk_count' AS chunk_count FROM {self.table}"
+            f"metadata_->>'source' AS source, metadata_->>'chunk_count' AS chunk_count, "
+            f"metadata_->>'pipeline' AS pipeline FROM {self.table}"
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).mappings().all()

@@ -27,7 +27,7 @@ from .store_base import (
 )
 
 CLOUD_DOMAINS = (".weaviate.cloud", ".weaviate.network")
-LINEAGE = ["document_id", "content_hash", "source", "chunk_count"]
+LINEAGE = ["document_id", "content_hash", "source", "chunk_count", "pipeline"]
 
 
 class WeaviateStore:
