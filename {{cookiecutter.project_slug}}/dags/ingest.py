@@ -131,8 +131,9 @@ def _settings(params: dict[str, Any]) -> "Settings":
     """The project's settings, with this run's non-empty parameters on top."""
     from {{ cookiecutter.package_name }}.config import Settings
 
-    tuning = ("chunking", "chunk_size", "chunk_overlap")
-    return Settings(**{key: params[key] for key in tuning if params.get(key) is not None})
+    return Settings().with_chunking(
+        params.get("chunking"), params.get("chunk_size"), params.get("chunk_overlap")
+    )
 
 
 def _sources(settings: "Settings", params: dict[str, Any]) -> "list[Source]":

@@ -127,6 +127,16 @@ class Settings(BaseSettings):
     )
 {%- endif %}
 
+    def with_chunking(
+        self,
+        strategy: ChunkingStrategy | None = None,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
+    ) -> "Settings":
+        """These settings with a run's chunking choices on top; ``None`` keeps the configured value."""
+        chosen = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+        return self.model_copy(update={key: v for key, v in chosen.items() if v is not None})
+
     @property
     def feedback_url(self) -> str:
 {%- if cookiecutter.vector_store == "pgvector" %}

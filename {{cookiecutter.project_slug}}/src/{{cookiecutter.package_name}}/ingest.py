@@ -129,8 +129,7 @@ def run_ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     """The whole pipeline in this process (the DAG runs the same steps as separate tasks)."""
-    tuning = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-    settings = settings.model_copy(update={k: v for k, v in tuning.items() if v is not None})
+    settings = settings.with_chunking(strategy, chunk_size, chunk_overlap)
     chosen = select_sources(settings, sources, folder)
     plan = plan_ingest(settings, chosen, full_refresh=full_refresh)
     if on_plan:
