@@ -22,7 +22,7 @@ INDEX_ASSET = Asset(
     uri="x-rag://{{ cookiecutter.project_slug }}/index",
 )
 # Caps concurrent embedding tasks (API rate limits, or CPU and memory for a local model);
-# `make airflow-pools` creates it from airflow/pools.json.
+# airflow/pools.json defines it (`make ingest` imports it; on a deployment, `airflow pools import`).
 EMBEDDINGS_POOL = "rag_embeddings"
 ALERT_WEBHOOK_ENV = "RAG_ALERT_WEBHOOK_URL"
 
