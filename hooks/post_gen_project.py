@@ -22,6 +22,12 @@ def keep_chosen_vector_store() -> None:
     shutil.rmtree(stores)
 
 
+def remove_other_store_tests() -> None:
+    """Tests of one backend's layers that need no server ship with that backend only."""
+    if VECTOR_STORE != "weaviate":
+        (PROJECT / "tests" / "test_weaviate_without_server.py").unlink(missing_ok=True)
+
+
 def remove_verified_answers() -> None:
     """Verified answers reuse language-model answers; with llm=none there are none to reuse."""
     if LLM == "none":
@@ -49,6 +55,7 @@ def print_next_steps() -> None:
 
 def main() -> None:
     keep_chosen_vector_store()
+    remove_other_store_tests()
     remove_verified_answers()
     print_next_steps()
 

@@ -91,10 +91,12 @@ COMMON_FILES = {
     ),
 }
 VERIFIED_ANSWER_FILES = {"src/ask_docs/verified.py", "tests/test_verified.py"}
+STORE_FILES = {"weaviate": {"tests/test_weaviate_without_server.py"}}
 
 
-def expected_files(llm: str) -> set[str]:
-    return COMMON_FILES | (VERIFIED_ANSWER_FILES if llm != "none" else set())
+def expected_files(vector_store: str, llm: str) -> set[str]:
+    verified = VERIFIED_ANSWER_FILES if llm != "none" else set()
+    return COMMON_FILES | verified | STORE_FILES.get(vector_store, set())
 
 
 def files(project: Path) -> set[str]:
@@ -103,8 +105,8 @@ def files(project: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", IDS)
 def test_bake_has_exactly_the_expected_files(bakes: dict[str, Path], name: str) -> None:
-    llm = name.split("-")[2]
-    assert files(bakes[name]) == expected_files(llm)
+    vector_store, _, llm = name.split("-")
+    assert files(bakes[name]) == expected_files(vector_store, llm)
 
 
 @pytest.mark.parametrize("name", IDS)

@@ -4,7 +4,8 @@
 """Shared fixtures. Backends are real: a Weaviate server, Airflow's own runner.
 
 Weaviate comes from ``WEAVIATE_URL`` (and ``WEAVIATE_GRPC_PORT``) if set, else a container when a Docker
-engine answers; otherwise the tests that need it skip and say so. Each test gets a collection of its own.
+engine answers; otherwise the tests that need it skip and say so, or fail with ``REQUIRE_WEAVIATE=1`` (set
+in CI, where a skipped suite would prove nothing). Each test gets a collection of its own.
 """
 {%- else -%}
 """Shared fixtures. Backends are real: a PostgreSQL server with pgvector, Airflow's own runner.
@@ -227,6 +228,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def weaviate_server() -> Iterator[tuple[str, int]]:
     """A real Weaviate: its URL and gRPC port, found in the order the module doc gives."""
     if url := os.environ.get("WEAVIATE_URL"):
+        wait_for_http(f"{url}/v1/.well-known/ready", timeout_s=120)
         BACKENDS["weaviate"] = "environment (WEAVIATE_URL)"
         yield url, int(os.environ.get("WEAVIATE_GRPC_PORT", "50051"))
     elif docker_answers():
@@ -237,6 +239,7 @@ def weaviate_server() -> Iterator[tuple[str, int]]:
             .with_exposed_ports(8080, 50051)
             .with_env("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "true")
             .with_env("DEFAULT_VECTORIZER_MODULE", "none")
+            .with_env("AUTOSCHEMA_ENABLED", "false")  # as in docker-compose.yaml
             .with_env("PERSISTENCE_DATA_PATH", "/var/lib/weaviate")
         )
         with container:
@@ -246,6 +249,8 @@ def weaviate_server() -> Iterator[tuple[str, int]]:
             BACKENDS["weaviate"] = f"container (testcontainers, {WEAVIATE_IMAGE})"
             yield url, int(container.get_exposed_port(50051))
     else:
+        if os.environ.get("REQUIRE_WEAVIATE") == "1":
+            pytest.fail("REQUIRE_WEAVIATE=1, but there is no WEAVIATE_URL and no Docker engine")
         BACKENDS["weaviate"] = "none (no WEAVIATE_URL, no Docker engine): its tests skipped"
         pytest.skip(
             "weaviate: no WEAVIATE_URL and no Docker engine; embedded Weaviate would download "

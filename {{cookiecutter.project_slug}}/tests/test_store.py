@@ -101,6 +101,16 @@ def test_delete_and_clear(store: DocumentStore) -> None:
     assert store.count() == 0
 
 
+def test_deleting_a_document_leaves_those_whose_ids_share_words(store: DocumentStore) -> None:
+    # Ids share words, stopwords ("a") and prefixes: a delete must match whole ids only.
+    ids = ["local:a", "local:index.md", "local:guide/index.md", "web:https://example.com/"]
+    ids += ["web:https://example.com/guide/"]
+    store.replace_documents({doc_id: nodes(doc_id, "h", 2) for doc_id in ids})
+    store.delete_documents(["local:a", "local:index.md", "web:https://example.com/"])
+    assert set(store.documents()) == {"local:guide/index.md", "web:https://example.com/guide/"}
+    assert store.count() == 4
+
+
 def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> None:
     store.check_embedding("model-b", 3)  # an empty store accepts any model of its size ...
     store.record_embedding("model-a", 3)  # ... until one is recorded before writing
@@ -162,8 +172,13 @@ def test_switching_hybrid_on_for_an_existing_table_asks_for_a_full_refresh(
     settings: Settings,
 ) -> None:
     open_store(settings.model_copy(update={"embedding_dimensions": 3}))
+    hybrid = open_store(
+        settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True})
+    )
     with pytest.raises(RuntimeError, match="full refresh"):
-        open_store(settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True}))
+        hybrid.vector_store  # noqa: B018 - the query path refuses
+    hybrid.clear()  # what the full refresh does: it must be able to open the store first
+    assert hybrid.vector_store is not None
 {%- else %}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 {%- endif %}
 
 ChunkingStrategy = Literal["markdown", "sentence", "tokens", "code"]
+Access = Literal["public", "internal"]  # each chunk's label; queries see the labels they are given
 
 
 class Settings(BaseSettings):
@@ -33,7 +34,7 @@ class Settings(BaseSettings):
     sources_file: Path = Path("sources.toml")
     source_cache_dir: Path = Field(Path(".data/sources"), description="Git checkouts, web mirrors.")
     source_dir: Path = Path("sample_docs")
-    source_access: Literal["public", "internal"] = "public"
+    source_access: Access = "public"
     max_file_bytes: int = 5_000_000
     # Globs on paths relative to the folder ("*" also crosses folders); excludes win.
     source_include: list[str] = ["*"]
@@ -109,7 +110,7 @@ class Settings(BaseSettings):
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50)
     # Access labels that answers may draw on, e.g. ["public", "internal"]
-    query_access: list[str] = ["public"]
+    query_access: list[Access] = Field(["public"], min_length=1)
     max_question_chars: int = Field(1000, ge=10)
 
     # Feedback

@@ -6,9 +6,9 @@ passages themselves, with a notice that says why, never a stack trace.
 
 import time
 {%- if cookiecutter.llm != "none" %}
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 {%- else %}
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 {%- endif %}
 from dataclasses import dataclass, field
 from typing import {% if cookiecutter.llm != "none" %}Any, {% endif %}Literal
@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 {%- endif %}
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
-from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+from llama_index.core.vector_stores import FilterCondition, MetadataFilter, MetadataFilters
 
 from .config import Settings
 from .embeddings import embedding_model
@@ -110,6 +110,21 @@ class AnswerStream:
         )
 
 
+def access_filters(labels: Sequence[str]) -> MetadataFilters:
+    """Chunks whose access label is one of ``labels``.
+
+    An OR of equalities: the one form that LlamaIndex translates for every vector store this template
+    offers (its stores disagree on ``in`` and ``any``). No labels would mean no filter at all, so they
+    are refused rather than read as "everything".
+    """
+    if not labels:
+        raise ValueError("at least one access label is needed")
+    return MetadataFilters(
+        filters=[MetadataFilter(key="access", value=label) for label in labels],
+        condition=FilterCondition.OR,
+    )
+
+
 def validate_question(question: str, max_chars: int) -> str:
     question = question.strip()
     if not question:
@@ -130,13 +145,9 @@ class QueryEngine:
         index = VectorStoreIndex.from_vector_store(
             self._store.vector_store, embed_model=self._embed
         )
-        visible = MetadataFilter(
-            key="access", value=settings.query_access, operator=FilterOperator.IN
-        )
-        access = MetadataFilters(filters=[visible])
         self._retriever = index.as_retriever(
             similarity_top_k=settings.top_k,
-            filters=access,
+            filters=access_filters(settings.query_access),
             vector_store_query_mode=self._store.query_mode,
         )
         self._embedding_checked = False

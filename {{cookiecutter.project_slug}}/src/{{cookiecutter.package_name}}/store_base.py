@@ -5,9 +5,10 @@ LlamaIndex appears in type hints only: planning a run reads what a store holds w
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
@@ -70,7 +71,7 @@ def stored_documents(chunk_metadata: Iterable[Mapping[str, object]]) -> dict[str
             str(meta["content_hash"]),
             str(meta["source"]),
             str(meta.get("pipeline") or ""),
-            int(str(meta["chunk_count"])),
+            whole_number(meta["chunk_count"]),
         )
         previous = seen.get(doc_id)
         if previous and previous[0] != content_hash:
@@ -88,14 +89,73 @@ def stored_documents(chunk_metadata: Iterable[Mapping[str, object]]) -> dict[str
     }
 
 
-def mismatch_message(
-    backend: str, stored_model: object, stored_dims: object, model: str, dims: int
-) -> str:
-    return (
-        f"The {backend} index holds {stored_dims}-dimension vectors from {stored_model!r}, but the "
-        f"configured embedding model {model!r} makes {dims}-dimension vectors. Rebuild the index with "
-        "a full refresh: `ingest --full-refresh`, or trigger the ingest_docs DAG with full_refresh=true."
-    )
+def whole_number(value: object) -> int:
+    """A count as a backend returns it: an int, a float (some clients send every number as a
+    double) or text."""
+    number = float(str(value))
+    if not number.is_integer():
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+EmbeddingRecord = Mapping[str, object]  # {"embedding_model": name, "dimensions": size}
+
+
+class RecordsEmbedding(ABC):
+    """The one rule for every backend: a store names the embedding model of its vectors, recorded
+    before the first write, and refuses another model or size until a full refresh.
+
+    A backend supplies where the record lives (read it, write it) and how many chunks it holds.
+    """
+
+    backend: ClassVar[str]
+    mismatch_hint: ClassVar[str] = ""  # a backend's own advice, added to the message
+
+    @abstractmethod
+    def _read_embedding_record(self) -> EmbeddingRecord | None: ...
+
+    @abstractmethod
+    def _write_embedding_record(self, model_name: str, dimensions: int) -> None: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def _unrecorded_dimensions(self) -> int | None:
+        """The vector size the store's shape fixes before any model is recorded, if it fixes one."""
+        return None
+
+    def check_embedding(self, model_name: str, dimensions: int) -> None:
+        self._check_embedding(self._read_embedding_record(), model_name, dimensions)
+
+    def record_embedding(self, model_name: str, dimensions: int) -> None:
+        recorded = self._read_embedding_record()  # read once: checked, then written if absent
+        self._check_embedding(recorded, model_name, dimensions)
+        if recorded is None and self.count() == 0:
+            self._write_embedding_record(model_name, dimensions)
+
+    def _check_embedding(
+        self, recorded: EmbeddingRecord | None, model_name: str, dimensions: int
+    ) -> None:
+        if recorded is None:
+            stored_model: object = model_name
+            stored_dimensions: object = self._unrecorded_dimensions() or dimensions
+        else:
+            stored_model, stored_dimensions = (
+                recorded.get("embedding_model"),
+                recorded.get("dimensions"),
+            )
+        if (stored_model, stored_dimensions) != (model_name, dimensions):
+            raise EmbeddingMismatchError(
+                f"The {self.backend} index holds {stored_dimensions}-dimension vectors from "
+                f"{stored_model!r}, but the configured embedding model {model_name!r} makes "
+                f"{dimensions}-dimension vectors. Rebuild the index with a full refresh: "
+                "`ingest --full-refresh`, or trigger the ingest_docs DAG with full_refresh=true."
+                + (
+                    f" {self.mismatch_hint.format(dimensions=dimensions)}"
+                    if self.mismatch_hint
+                    else ""
+                )
+            )
 
 
 def connect_with_retries(

@@ -16,10 +16,10 @@ from chromadb.config import Settings as ChromaSettings
 
 from .config import Settings
 from .store_base import (
-    EmbeddingMismatchError,
+    EmbeddingRecord,
+    RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
-    mismatch_message,
     stored_documents,
 )
 
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 PAGE = 5000
 
 
-class ChromaStore:
+class ChromaStore(RecordsEmbedding):
+    backend = "Chroma"
+
     def __init__(self, settings: Settings) -> None:
         self._name = settings.collection
         self._client = _client(settings)
@@ -53,28 +55,12 @@ class ChromaStore:
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())
 
-    def check_embedding(self, model_name: str, dimensions: int) -> None:
+    def _read_embedding_record(self) -> EmbeddingRecord | None:
         meta = self._collection.metadata or {}
-        if "dimensions" in meta and (meta.get("embedding_model"), meta.get("dimensions")) != (
-            model_name,
-            dimensions,
-        ):
-            raise EmbeddingMismatchError(
-                mismatch_message(
-                    "Chroma",
-                    meta.get("embedding_model"),
-                    meta.get("dimensions"),
-                    model_name,
-                    dimensions,
-                )
-            )
+        return meta if "dimensions" in meta else None
 
-    def record_embedding(self, model_name: str, dimensions: int) -> None:
-        self.check_embedding(model_name, dimensions)
-        if "dimensions" not in (self._collection.metadata or {}) and self.count() == 0:
-            self._collection.modify(
-                metadata={"embedding_model": model_name, "dimensions": dimensions}
-            )
+    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
+        self._collection.modify(metadata={"embedding_model": model_name, "dimensions": dimensions})
 
     def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
         self.delete_documents(documents)

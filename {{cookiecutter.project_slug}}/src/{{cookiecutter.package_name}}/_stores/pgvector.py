@@ -20,17 +20,20 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from .config import Settings, postgres_url
 from .store_base import (
-    EmbeddingMismatchError,
+    EmbeddingRecord,
+    RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
-    mismatch_message,
     stored_documents,
 )
 
 HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_dist_method": "vector_cosine_ops"}
 
 
-class PgVectorStore:
+class PgVectorStore(RecordsEmbedding):
+    backend = "pgvector"
+    mismatch_hint = "Set RAG_EMBEDDING_DIMENSIONS={dimensions} too."
+
     def __init__(self, settings: Settings) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", settings.collection):
             raise ValueError(
@@ -49,6 +52,12 @@ class PgVectorStore:
 
     @property
     def vector_store(self) -> PGVectorStore:
+        # Checked here, on the query path, so that a full refresh (clear) can still open the store.
+        if self._settings.hybrid_search and not self._has_column("text_search_tsv"):
+            raise RuntimeError(
+                f"Hybrid search needs a full-text column that table {self.table} lacks: rebuild it "
+                "with a full refresh (`ingest --full-refresh`, or ingest_docs with full_refresh=true)."
+            )
         return self._vector_store
 
     @property
@@ -67,29 +76,13 @@ class PgVectorStore:
             rows = connection.execute(query).mappings().all()
         return stored_documents(dict(row) for row in rows)
 
-    def check_embedding(self, model_name: str, dimensions: int) -> None:
-        self._check(self._recorded_embedding(), model_name, dimensions)
+    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
+        note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
+        with self._engine.begin() as connection:
+            connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
 
-    def record_embedding(self, model_name: str, dimensions: int) -> None:
-        recorded = self._recorded_embedding()  # read once: checked, then written if absent
-        self._check(recorded, model_name, dimensions)
-        if recorded is None and self.count() == 0:
-            note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
-            with self._engine.begin() as connection:
-                connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
-
-    def _check(self, recorded: dict[str, object] | None, model_name: str, dimensions: int) -> None:
-        recorded = recorded or {}
-        # Before anything is recorded, the column's size is all there is to check.
-        stored_model = recorded.get("embedding_model", model_name)
-        stored_dimensions = recorded.get("dimensions", self._column_dimensions())
-        if (stored_model, stored_dimensions) != (model_name, dimensions):
-            raise EmbeddingMismatchError(
-                mismatch_message(
-                    "pgvector", stored_model, stored_dimensions, model_name, dimensions
-                )
-                + f" Set RAG_EMBEDDING_DIMENSIONS={dimensions} too."
-            )
+    def _unrecorded_dimensions(self) -> int | None:
+        return self._column_dimensions()  # the table's vector column is sized already
 
     def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
         # One transaction: readers see the old chunks or the new ones, never a mix or nothing.
@@ -140,11 +133,6 @@ class PgVectorStore:
             initialization_fail_on_error=True,
         )
         store._initialize()  # creates the extension, table and indexes now, not on the first query
-        if self._settings.hybrid_search and not self._has_column("text_search_tsv"):
-            raise RuntimeError(
-                f"Hybrid search needs a full-text column that table {self.table} lacks: rebuild it "
-                "with a full refresh (`ingest --full-refresh`, or ingest_docs with full_refresh=true)."
-            )
         return store
 
     def _wait_for_server(self) -> None:
@@ -155,7 +143,7 @@ class PgVectorStore:
         where = self._url.render_as_string(hide_password=True)
         connect_with_retries(connect, "PostgreSQL", where, (OperationalError,))
 
-    def _recorded_embedding(self) -> dict[str, object] | None:
+    def _read_embedding_record(self) -> EmbeddingRecord | None:
         with self._engine.connect() as connection:
             note = connection.execute(
                 text("SELECT obj_description(to_regclass(:table), 'pg_class')"),

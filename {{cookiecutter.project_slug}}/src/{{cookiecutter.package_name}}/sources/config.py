@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..config import Settings
+from ..config import Access, Settings
 from .base import Source
 from .folder import LocalFolderSource
 from .git import GitSource
 from .website import WebsiteSource
 
-Access = Literal["public", "internal"]
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
 
 
