@@ -8,11 +8,11 @@ export UV_LINK_MODE := copy
 export GRADIO_ANALYTICS_ENABLED := False
 
 # uv does not read pip's settings: where pip is pointed at a local folder of wheels that holds a torch
-# build (an offline or CPU-only machine), give uv the same folder and pin torch to that build.
+# build (an offline or CPU-only machine), the environments the tests build with `uv pip` take that build.
+# (Generated projects see the same folder themselves: their `make setup` installs from it.)
 LOCAL_TORCH := $(firstword $(foreach dir,$(subst :, ,$(PIP_FIND_LINKS)),$(wildcard $(dir)/torch-*.whl)))
 ifneq ($(LOCAL_TORCH),)
 export UV_FIND_LINKS := $(PIP_FIND_LINKS)
-export UV_NO_SOURCES := 1
 export UV_CONSTRAINT := $(BUILD)/uv-constraints.txt
 endif
 

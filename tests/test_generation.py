@@ -29,7 +29,8 @@ COMMON_FILES = {
     "dags/feedback.py",
     "dags/ingest.py",
     *(
-        f"sample_docs/{name}"
+        f"{folder}/{name}"
+        for folder in ("sample_docs", "tests/fixtures/docs")
         for name in (
             "adding-sources.md",
             "chunking.rst",
@@ -45,6 +46,7 @@ COMMON_FILES = {
         for name in (
             "__init__",
             "__main__",
+            "answers",
             "chunking",
             "cli",
             "config",

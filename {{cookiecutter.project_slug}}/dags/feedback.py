@@ -32,7 +32,7 @@ from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS
 )
 def feedback_loop() -> None:
 {%- if cookiecutter.llm != "none" %}
-    @task
+    @task(multiple_outputs=False)  # one XCom: the summary
     def promote_answers() -> dict[str, Any]:
         from dataclasses import asdict
 
@@ -45,7 +45,7 @@ def feedback_loop() -> None:
 
 {%- endif %}
 
-    @task
+    @task(multiple_outputs=False)  # one XCom: the report
     def usage_report() -> dict[str, Any]:
         from dataclasses import asdict
         from datetime import UTC, datetime

@@ -8,11 +8,13 @@ Keeps the vector index in step with the sources (folders, git repositories, webs
 document's content hash with the stored one; **ingest_batch** (mapped over batches of documents, in the
 `rag_embeddings` pool) chunks, embeds and writes only the new and changed ones; **prune** deletes
 documents that left their source; **report** logs and returns the summary (added, changed, deleted,
-unchanged, skipped and failed, with reasons) and updates the index Asset; **check_sources** fails the
-run if a source could not be read, after the other sources were ingested.
+unchanged, skipped and failed, with reasons); **announce** updates the index Asset, only when the index
+changed, so that what is scheduled on it runs for a reason; **check_sources** fails the run if a source
+could not be read, after the other sources were ingested.
 
-Runs daily; trigger it by hand to read some sources only, ingest another folder, change the chunking,
-or rebuild everything (`full_refresh`). Empty parameters take the project's settings (`RAG_*`
+Runs daily; trigger it by hand to read some sources only, ingest another folder (`source_dir`: it gets a
+source of its own and deletes nothing else; `remove_sources` deletes it again), change the chunking, or
+rebuild everything (`full_refresh`). Empty parameters take the project's settings (`RAG_*`
 environment variables or `.env`).
 """
 
@@ -20,6 +22,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS, EMBEDDINGS_POOL, INDEX_ASSET
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.sources import Source
 
 STRATEGIES = ["markdown", "sentence", "tokens", "code"]
+COUNTS = ("added", "changed", "deleted", "unchanged", "chunks")  # what an index Asset event carries
 
 
 @dag(
@@ -44,7 +48,14 @@ STRATEGIES = ["markdown", "sentence", "tokens", "code"]
         "source_dir": Param(
             None,
             type=["null", "string"],
-            description="Ingest this folder as source 'local' instead of the configured sources.",
+            description="Ingest only this folder: the configured source that reads it, else a "
+            "source of its own beside the others (named folder-<name>-<hash>).",
+        ),
+        "remove_sources": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description="First delete every document of these sources, e.g. an ad-hoc folder.",
         ),
         "chunking": Param(
             None,
@@ -67,10 +78,12 @@ def ingest_docs() -> None:
     # Results are dicts; multiple_outputs=False keeps each one XCom instead of one per key too.
     @task(multiple_outputs=False)
     def plan() -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.planning import plan_ingest
+        from {{ cookiecutter.package_name }}.planning import plan_ingest, remove_sources
 
         params = get_current_context()["params"]
         settings = _settings(params)
+        if removed := remove_sources(settings, params["remove_sources"]):
+            print(f"removed {removed} documents of sources {params['remove_sources']}")
         planned = plan_ingest(
             settings, _sources(settings, params), full_refresh=params["full_refresh"]
         )
@@ -100,20 +113,26 @@ def ingest_docs() -> None:
 
         return prune_documents(_settings({}), plan["deleted"])
 
-    @task(trigger_rule="none_failed", outlets=[INDEX_ASSET], multiple_outputs=False)
+    @task(trigger_rule="none_failed", multiple_outputs=False)
     def report(
         plan: dict[str, Any], results: list[dict[str, Any]] | None, deleted: int
     ) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.planning import BatchResult, IngestPlan, summarise
 
         planned = IngestPlan(**{k: v for k, v in plan.items() if k != "batches"})
-        summary = summarise(planned, [BatchResult(**r) for r in results or []], deleted)
+        # One request for all mapped results: iterating them would probe one index past the end.
+        batch_results = [BatchResult(**r) for r in (results[:] if results else [])]
+        summary = summarise(planned, batch_results, deleted)
         print(summary.as_text())
-        counts = ("added", "changed", "deleted", "unchanged", "chunks")
-        get_current_context()["outlet_events"][INDEX_ASSET].extra = {
-            key: getattr(summary, key) for key in counts
-        }
         return asdict(summary)
+
+    @task(outlets=[INDEX_ASSET])
+    def announce(summary: dict[str, Any]) -> None:
+        """Record an index change as an Asset event; a run that changed nothing records none."""
+        counts = {key: summary[key] for key in COUNTS}
+        if not (counts["added"] or counts["changed"] or counts["deleted"]):
+            raise AirflowSkipException("the index did not change")
+        get_current_context()["outlet_events"][INDEX_ASSET].extra = counts
 
     @task(retries=0)
     def check_sources(summary: dict[str, Any]) -> None:
@@ -124,7 +143,9 @@ def ingest_docs() -> None:
 
     planned = plan()
     results = ingest_batch.expand(batch=batches(planned))
-    check_sources(report(planned, results, prune(planned)))
+    summary = report(planned, results, prune(planned))
+    announce(summary)
+    check_sources(summary)
 
 
 def _settings(params: dict[str, Any]) -> "Settings":

@@ -30,10 +30,11 @@ from typing import Any
 
 from llama_index.core.schema import MetadataMode
 
+from {{ cookiecutter.package_name }}.answers import Source
 from {{ cookiecutter.package_name }}.chunking import STRATEGIES
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.embeddings import embedding_model
-from {{ cookiecutter.package_name }}.engine import QueryEngine, Source
+from {{ cookiecutter.package_name }}.engine import QueryEngine
 from {{ cookiecutter.package_name }}.ingest import document_nodes, run_ingest
 from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
 from {{ cookiecutter.package_name }}.store import open_store

@@ -44,7 +44,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from {{ cookiecutter.package_name }}.config import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLE_DOCS = PROJECT / "sample_docs"
+# The tests' own copy of the sample documents: users edit sample_docs/, the tests must not notice.
+FIXTURE_DOCS = PROJECT / "tests" / "fixtures" / "docs"
 {%- if cookiecutter.vector_store == "weaviate" %}
 WEAVIATE_IMAGE = "cr.weaviate.io/semitechnologies/weaviate:1.32.4"
 {%- endif %}
@@ -113,15 +114,17 @@ def settings(
     monkeypatch: pytest.MonkeyPatch,
     embedding_model_name: str,
     new_store: StoreIsolation,
+    docs: Path,
 ) -> Settings:
-    """Settings with a store of their own, also exported as RAG_* so Airflow tasks see the same values."""
+    """Settings with a store of their own and ``docs`` as source "local", also exported as RAG_* so
+    Airflow tasks see the same values."""
     for name in list(os.environ):
         if name.startswith("RAG_") and not name.startswith("RAG_EMBEDDING_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env file from the project folder
     for key, value in new_store(tmp_path / "data").items():
         monkeypatch.setenv(f"RAG_{key.upper()}", str(value))
-    monkeypatch.setenv("RAG_SOURCE_DIR", str(SAMPLE_DOCS))
+    monkeypatch.setenv("RAG_SOURCE_DIR", str(docs))
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", embedding_model_name)
     return Settings()
 
@@ -153,17 +156,17 @@ def llm_unreachable(settings: Settings) -> Settings:
 
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
-    """A writable copy of the sample documents."""
-    return Path(shutil.copytree(SAMPLE_DOCS, tmp_path / "docs"))
+    """A writable copy of the fixture documents."""
+    return Path(shutil.copytree(FIXTURE_DOCS, tmp_path / "docs"))
 
 
 def ingest_samples(store: dict[str, Any], embedding_model_name: str) -> Settings:
-    """Settings for a new index, in the given isolated store, holding the sample documents."""
+    """Settings for a new index, in the given isolated store, holding the fixture documents."""
     from {{ cookiecutter.package_name }}.ingest import run_ingest
 
     settings = Settings(
         **store,
-        source_dir=SAMPLE_DOCS,
+        source_dir=FIXTURE_DOCS,
         embedding_model=embedding_model_name,
         _env_file=None,
     )
@@ -175,7 +178,7 @@ def ingest_samples(store: dict[str, Any], embedding_model_name: str) -> Settings
 def sample_index(
     tmp_path_factory: pytest.TempPathFactory, embedding_model_name: str, new_store: StoreIsolation
 ) -> Settings:
-    """The sample documents ingested once; tests that only read share it."""
+    """The fixture documents ingested once; tests that only read share it."""
     return ingest_samples(new_store(tmp_path_factory.mktemp("sample-index")), embedding_model_name)
 {%- if cookiecutter.vector_store == "chroma" %}
 

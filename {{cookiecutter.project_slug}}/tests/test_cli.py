@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
@@ -17,6 +18,28 @@ def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -
     assert "chunking.rst" in asked.output
 
 
-def test_an_empty_question_exits_with_a_message(settings: Settings) -> None:
+def test_an_empty_question_exits_at_once_with_a_message(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.package_name }} import engine
+
+    def no_model(*args: object) -> None:
+        raise AssertionError("the question should be refused before anything loads")
+
+    monkeypatch.setattr(engine, "embedding_model", no_model)
     result = CliRunner().invoke(app, ["ask", " "])
     assert result.exit_code == 2 and "type a question" in result.output
+
+
+def test_sources_are_listed_and_removed(settings: Settings, docs: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    other = tmp_path / "runbooks"
+    other.mkdir()
+    (other / "oncall.md").write_text("# On call\n\nPage the database team first.\n")
+    assert runner.invoke(app, ["ingest", str(other)]).exit_code == 0
+    listed = runner.invoke(app, ["sources"])
+    assert "local: 0 documents (configured)" in listed.output
+    assert "folder-runbooks-" in listed.output and "1 documents (not configured" in listed.output
+    name = next(w for w in listed.output.split() if w.startswith("folder-runbooks-")).rstrip(":")
+    removed = runner.invoke(app, ["remove-source", name])
+    assert removed.exit_code == 0 and "deleted 1 documents" in removed.output

@@ -107,23 +107,57 @@ def test_embedding_tasks_run_in_the_pool_the_project_defines(dag: Any) -> None:
     assert pools[EMBEDDINGS_POOL]["slots"] >= 1
 
 
-def test_each_run_updates_the_index_asset(dag: Any, settings: Settings, docs: Path) -> None:
+def index_events() -> list[Any]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
     from {{ cookiecutter.package_name }}.dag_defaults import INDEX_ASSET
 
-    summary = run(dag, source_dir=str(docs))
     with create_session() as session:
-        event = (
+        return (
             session.query(AssetEvent)
             .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
             .filter(AssetModel.uri == INDEX_ASSET.uri)
-            .order_by(AssetEvent.id.desc())
-            .first()
+            .order_by(AssetEvent.id)
+            .all()
         )
-        assert event is not None and event.source_task_id == "report"
-        assert event.extra["chunks"] == summary["chunks"] > 0
+
+
+def test_the_index_asset_changes_only_when_the_index_does(
+    dag: Any, settings: Settings, docs: Path
+) -> None:
+    before = len(index_events())
+    summary = run(dag)
+    events = index_events()
+    assert len(events) == before + 1 and events[-1].source_task_id == "announce"
+    assert events[-1].extra["chunks"] == summary["chunks"] > 0
+
+    unchanged = dag.test(run_conf=dag.params.dump())  # nothing new: no event, and still a success
+    assert unchanged.state == "success"
+    assert unchanged.get_task_instance("announce").state == "skipped"
+    assert len(index_events()) == before + 1
+
+
+def test_another_folder_joins_the_index_and_is_removed_on_purpose(
+    dag: Any, settings: Settings, docs: Path, tmp_path: Path
+) -> None:
+    from {{ cookiecutter.package_name }}.planning import indexed_sources
+    from {{ cookiecutter.package_name }}.sources.config import folder_source_name
+
+    run(dag)
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "oncall.md").write_text("# On call\n\nPage the database team first.\n")
+    added = run(dag, source_dir=str(runbooks))
+    assert (added["added"], added["deleted"]) == (1, 0)
+    name = folder_source_name(runbooks)
+    assert indexed_sources(settings) == {"local": SAMPLE_COUNT, name: 1}
+
+    scheduled = run(dag)  # a normal run leaves the other folder alone
+    assert scheduled["deleted"] == 0 and indexed_sources(settings)[name] == 1
+
+    run(dag, remove_sources=[name])
+    assert indexed_sources(settings) == {"local": SAMPLE_COUNT}
 
 
 def test_a_failing_source_fails_the_run_after_the_others_and_alerts(

@@ -9,8 +9,9 @@ import pytest
 from pydantic import SecretStr
 {%- endif %}
 
+from {{ cookiecutter.package_name }}.answers import QuestionError
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.engine import QueryEngine, QuestionError
+from {{ cookiecutter.package_name }}.engine import QueryEngine
 {%- if cookiecutter.llm != "none" %}
 
 from .conftest import llm_unreachable

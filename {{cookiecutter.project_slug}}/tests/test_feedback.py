@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, inspect, select
 
-from {{ cookiecutter.package_name }}.engine import Answer, Mode, Source
+from {{ cookiecutter.package_name }}.answers import Answer, Mode, Source
 from {{ cookiecutter.package_name }}.feedback import (
     MIGRATIONS,
     FeedbackStore,

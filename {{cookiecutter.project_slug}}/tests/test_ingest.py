@@ -10,6 +10,7 @@ import pytest
 from {{ cookiecutter.package_name }} import planning
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.ingest import run_ingest, section_below_title
+from {{ cookiecutter.package_name }}.sources.config import folder_source_name
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.store_base import StoredDocument
 
@@ -156,6 +157,28 @@ def test_a_new_converter_version_rereads_every_document(
     run_ingest(settings, folder=docs)
     monkeypatch.setattr(planning, "FORMATS_VERSION", planning.FORMATS_VERSION + 1)
     assert run_ingest(settings, folder=docs).changed == SAMPLE_COUNT
+
+
+def test_another_folder_is_added_beside_the_configured_source(
+    settings: Settings, docs: Path, tmp_path: Path
+) -> None:
+    run_ingest(settings)
+    other = tmp_path / "docs-elsewhere" / "docs"  # the same folder name as the configured source
+    other.mkdir(parents=True)
+    (other / "oncall.md").write_text("# On call\n\nPage the database team first.\n")
+    added = run_ingest(settings, folder=other)
+    assert (added.added, added.deleted) == (1, 0)
+    name = folder_source_name(other)
+    assert name.startswith("folder-docs-") and name != folder_source_name(docs)
+    assert planning.indexed_sources(settings) == {"local": SAMPLE_COUNT, name: 1}
+
+    again = run_ingest(settings)  # the configured sources only: the other folder stays
+    assert again.deleted == 0 and planning.indexed_sources(settings)[name] == 1
+    configured = run_ingest(settings, folder=docs)  # the configured folder is source "local"
+    assert configured.unchanged == SAMPLE_COUNT
+
+    assert planning.remove_sources(settings, [name]) == 1
+    assert planning.indexed_sources(settings) == {"local": SAMPLE_COUNT}
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.engine import Answer, QueryEngine, Source
+from {{ cookiecutter.package_name }}.engine import QueryEngine
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.verified import VERIFIED_SOURCE, promote_answers

@@ -19,7 +19,8 @@ def ingest(
     path: Annotated[
         Path | None,
         typer.Argument(
-            help="Ingest this folder as source 'local' (default: the configured sources)."
+            help="Ingest this folder: the configured source that reads it, else a source of its "
+            "own beside the others (default: the configured sources)."
         ),
     ] = None,
     source: Annotated[
@@ -64,15 +65,42 @@ def ingest(
 
 
 @app.command()
+def sources() -> None:
+    """List the sources the index holds documents of, and how many of each."""
+    from .planning import indexed_sources
+    from .sources import source_configs
+
+    configured = {config.name for config in source_configs(Settings())}
+    held = indexed_sources(Settings())
+    for name in sorted(configured | set(held)):
+        note = "configured" if name in configured else "not configured: remove-source deletes it"
+        console.print(f"{name}: {held.get(name, 0)} documents ({note})", highlight=False)
+
+
+@app.command("remove-source")
+def remove_source(
+    names: Annotated[list[str], typer.Argument(help="Sources whose documents to delete.")],
+) -> None:
+    """Delete every document of these sources from the index (for example an ad-hoc folder)."""
+    from .planning import remove_sources
+
+    console.print(f"deleted {remove_sources(Settings(), names)} documents")
+
+
+@app.command()
 def ask(question: str) -> None:
     """Ask one question and print the answer with its sources."""
-    from .engine import QueryEngine, QuestionError
+    from .answers import QuestionError, validate_question
 
-    try:
-        stream = QueryEngine(Settings()).stream(question)
+    settings = Settings()
+    try:  # checked before the model loads, which takes seconds
+        question = validate_question(question, settings.max_question_chars)
     except QuestionError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
+    from .engine import QueryEngine
+
+    stream = QueryEngine(settings).stream(question)
     for piece in stream:
         console.out(piece, end="", highlight=False)
     console.print()

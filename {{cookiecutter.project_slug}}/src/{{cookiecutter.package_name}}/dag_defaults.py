@@ -22,7 +22,8 @@ INDEX_ASSET = Asset(
     uri="x-rag://{{ cookiecutter.project_slug }}/index",
 )
 # Caps concurrent embedding tasks (API rate limits, or CPU and memory for a local model);
-# airflow/pools.json defines it (`make ingest` imports it; on a deployment, `airflow pools import`).
+# airflow/pools.json defines it (`make airflow` and `make ingest` import it; on a deployment,
+# `airflow pools import airflow/pools.json`).
 EMBEDDINGS_POOL = "rag_embeddings"
 ALERT_WEBHOOK_ENV = "RAG_ALERT_WEBHOOK_URL"
 
@@ -59,6 +60,8 @@ DAG_DEFAULTS: dict[str, Any] = {
     "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
     "catchup": False,
     "max_active_runs": 1,
+    # Runnable as soon as Airflow sees them: a fresh Airflow pauses new DAGs unless told otherwise.
+    "is_paused_upon_creation": False,
     "default_args": {
         "retries": 2,
         "retry_delay": timedelta(seconds=30),

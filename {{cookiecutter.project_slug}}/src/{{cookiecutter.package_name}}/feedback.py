@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
-    from .engine import Answer
+    from .answers import Answer
 
 metadata = MetaData()
 

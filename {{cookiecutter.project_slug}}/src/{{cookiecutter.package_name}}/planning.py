@@ -148,6 +148,25 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def remove_sources(settings: Settings, names: Sequence[str]) -> int:
+    """Delete every document of these sources (an ad-hoc folder, a source dropped from the
+    configuration); return how many."""
+    if not names:
+        return 0
+    store = open_store(settings)
+    gone = [doc_id for doc_id, doc in store.documents().items() if doc.source in set(names)]
+    store.delete_documents(gone)
+    return len(gone)
+
+
+def indexed_sources(settings: Settings) -> dict[str, int]:
+    """How many documents the index holds of each source."""
+    counts: dict[str, int] = {}
+    for doc in open_store(settings).documents().values():
+        counts[doc.source] = counts.get(doc.source, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def prune(settings: Settings, document_ids: Sequence[str]) -> int:
     """Delete documents that are gone from their source."""
     if document_ids:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from .answers import QuestionError, Source
 from .config import Settings
-from .engine import QueryEngine, QuestionError, Source
+from .engine import QueryEngine
 from .feedback import FeedbackStore
 
 RECENT_QUESTIONS = 8

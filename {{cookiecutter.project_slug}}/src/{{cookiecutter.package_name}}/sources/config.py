@@ -1,7 +1,9 @@
 """Which sources a project reads: ``sources.toml`` (see ``sources.example.toml``), or else the one
 folder named by ``RAG_SOURCE_DIR``. A run reads the enabled sources, or those its params name."""
 
+import hashlib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -76,9 +78,9 @@ def source_configs(settings: Settings) -> list[SourceConfig]:
 def select_sources(
     settings: Settings, names: list[str] | None = None, folder: Path | str | None = None
 ) -> list[Source]:
-    """The sources of one run: an ad-hoc folder (as source "local"), those named, or all enabled."""
+    """The sources of one run: one folder (see ``folder_source``), those named, or all enabled."""
     if folder is not None:
-        return [build_source(settings, settings_folder(settings, Path(folder)))]
+        return [build_source(settings, folder_source(settings, Path(folder)))]
     configs = source_configs(settings)
     if names:
         known = {config.name: config for config in configs}
@@ -91,11 +93,33 @@ def select_sources(
     return [build_source(settings, config) for config in configs]
 
 
-def settings_folder(settings: Settings, path: Path) -> FolderConfig:
-    """A folder read as source "local" with the ``RAG_SOURCE_*`` settings."""
+def folder_source(settings: Settings, path: Path) -> SourceConfig:
+    """The configured source that reads this folder, else an ad-hoc source of its own.
+
+    An ad-hoc folder is named after the folder (``folder_source_name``), so ingesting it adds its
+    documents, and a later run on it refreshes them, without deleting any other source's documents;
+    ``remove_sources`` deletes them on purpose.
+    """
+    resolved = path.resolve()
+    for config in source_configs(settings):
+        if isinstance(config, FolderConfig) and config.path.resolve() == resolved:
+            return config
+    return settings_folder(settings, path, name=folder_source_name(path))
+
+
+def folder_source_name(path: Path) -> str:
+    """A stable source name for a folder: readable, and distinct for two folders of the same name."""
+    resolved = path.resolve()
+    slug = re.sub(r"[^a-z0-9]+", "-", resolved.name.lower()).strip("-")[:24] or "folder"
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:6]
+    return f"folder-{slug}-{digest}"
+
+
+def settings_folder(settings: Settings, path: Path, name: str = "local") -> FolderConfig:
+    """A folder read with the ``RAG_SOURCE_*`` settings; ``source_dir`` is source "local"."""
     return FolderConfig(
         type="folder",
-        name="local",
+        name=name,
         path=path,
         access=settings.source_access,
         include=settings.source_include,

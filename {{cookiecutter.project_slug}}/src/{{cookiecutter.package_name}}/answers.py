@@ -1,0 +1,89 @@
+"""What an answer is, shared by the engine, the feedback store, the UI and the CLI. It imports nothing
+heavy, so a front end can check a question before it loads a model."""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+Mode = Literal["llm", "passages", "verified"]
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty or too long); the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    number: int
+    title: str
+    uri: str
+    section: str
+    text: str  # the whole chunk, as the LLM reads it
+    snippet: str  # a shorter part for display
+    score: float | None
+    document_id: str
+    access: str
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} › {self.section}" if self.section else self.title
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    sources: list[Source]
+    mode: Mode
+    model: str | None
+    notice: str | None
+    latency_ms: int
+    verified_from: int | None = None  # the interaction whose verified answer was reused
+
+
+@dataclass
+class AnswerStream:
+    """Sources are known at once; the text arrives in pieces. Iterate it, then call ``answer()``."""
+
+    question: str
+    sources: list[Source]
+    mode: Mode
+    model: str | None
+    notice: str | None
+    pieces: Iterator[str]
+    started: float = field(default_factory=time.perf_counter)
+    verified_from: int | None = None
+    text: str = ""
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self.pieces:
+            self.text += piece
+            yield piece
+
+    def answer(self) -> Answer:
+        for _ in self:  # drain whatever was not read yet
+            pass
+        latency_ms = int((time.perf_counter() - self.started) * 1000)
+        return Answer(
+            self.question,
+            self.text,
+            self.sources,
+            self.mode,
+            self.model,
+            self.notice,
+            latency_ms,
+            self.verified_from,
+        )
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    question = question.strip()
+    if not question:
+        raise QuestionError("Please type a question.")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"That question is {len(question):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it."
+        )
+    return question
