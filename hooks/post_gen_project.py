@@ -22,8 +22,10 @@ def keep_chosen_vector_store() -> None:
     shutil.rmtree(stores)
 
 
-def remove_other_store_tests() -> None:
-    """Tests of one backend's layers that need no server ship with that backend only."""
+def remove_other_store_files() -> None:
+    """Modules and tests that serve one backend ship with that backend only."""
+    if VECTOR_STORE != "chroma":
+        (PACKAGE_DIR / "chroma_server.py").unlink(missing_ok=True)
     if VECTOR_STORE != "weaviate":
         (PROJECT / "tests" / "test_weaviate_without_server.py").unlink(missing_ok=True)
 
@@ -55,7 +57,7 @@ def print_next_steps() -> None:
 
 def main() -> None:
     keep_chosen_vector_store()
-    remove_other_store_tests()
+    remove_other_store_files()
     remove_verified_answers()
     print_next_steps()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from .conftest import TEMPLATE, bake, combination_id, combinations, run
+from .conftest import CHOICES, TEMPLATE, bake, combination_id, combinations, run
 
 IDS = [combination_id(options) for options in combinations()]
 UNRENDERED = re.compile(
@@ -85,6 +85,7 @@ COMMON_FILES = {
             "test_ingest",
             "test_ingest_sources",
             "test_redaction",
+            "test_shared_index",
             "test_sources",
             "test_website_source",
             "test_store",
@@ -93,7 +94,10 @@ COMMON_FILES = {
     ),
 }
 VERIFIED_ANSWER_FILES = {"src/ask_docs/verified.py", "tests/test_verified.py"}
-STORE_FILES = {"weaviate": {"tests/test_weaviate_without_server.py"}}
+STORE_FILES = {
+    "chroma": {"src/ask_docs/chroma_server.py"},
+    "weaviate": {"tests/test_weaviate_without_server.py"},
+}
 
 
 def expected_files(vector_store: str, llm: str) -> set[str]:
@@ -185,10 +189,12 @@ def test_refused_answers_fail_with_a_clear_message(
 
 def test_the_post_generation_hook_can_run_again(bakes: dict[str, Path]) -> None:
     """cruft re-runs hooks on template updates: a second run must change nothing and not fail."""
-    project = next(iter(bakes.values()))
+    name, project = next(iter(bakes.items()))
     before = files(project)
     hook = (TEMPLATE / "hooks" / "post_gen_project.py").read_text()
-    rendered = hook.replace("{{ cookiecutter.package_name }}", "ask_docs")
-    rendered = re.sub(r"\{\{ cookiecutter\.\w+ \}\}", "x", rendered)
+    options = {"package_name": "ask_docs", **dict(zip(CHOICES, name.split("-"), strict=True))}
+    rendered = re.sub(
+        r"\{\{ cookiecutter\.(\w+) \}\}", lambda m: options.get(m.group(1), "x"), hook
+    )
     subprocess.run([sys.executable, "-c", rendered], cwd=project, check=True, capture_output=True)
     assert files(project) == before

@@ -92,12 +92,8 @@ def ingest_docs() -> None:
     @task
     def batches(plan: dict[str, Any]) -> list[list[str]]:
         return plan["batches"]  # Airflow maps over a task's whole return value only
-{% if cookiecutter.vector_store == "chroma" %}
-    # Embedded Chroma takes one writing process at a time; with a Chroma server this limit can go.
-    @task(pool=EMBEDDINGS_POOL, max_active_tis_per_dag=1, multiple_outputs=False)
-{%- else %}
+
     @task(pool=EMBEDDINGS_POOL, multiple_outputs=False)
-{%- endif %}
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
 

@@ -185,9 +185,26 @@ def sample_index(
 
 @pytest.fixture(scope="session")
 def new_store() -> StoreIsolation:
-    """Embedded Chroma and the SQLite feedback database live in the data folder."""
+    """Embedded Chroma and the SQLite feedback database live in the data folder.
+
+    Embedded: most tests run in one process, and a server per test would cost a second each. The
+    project's own server (the default) is tested where processes share an index.
+    """
     BACKENDS.setdefault("chroma", "embedded (PersistentClient in a temporary folder)")
-    return lambda data_dir: {"data_dir": str(data_dir)}
+    return lambda data_dir: {"data_dir": str(data_dir), "chroma_mode": "embedded"}
+
+
+@pytest.fixture
+def project_chroma(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The settings with the default Chroma: the project's own server, stopped afterwards."""
+    from {{ cookiecutter.package_name }}.chroma_server import stop_server
+
+    monkeypatch.setenv("RAG_CHROMA_MODE", "server")
+    BACKENDS.setdefault("chroma, project server", "local (started by the project on loopback)")
+    try:
+        yield settings.model_copy(update={"chroma_mode": "server"})
+    finally:
+        stop_server(settings.data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 {%- if cookiecutter.vector_store == "chroma" -%}
-"""The store contract against real Chroma: embedded (persistent client) and a server over HTTP."""
+"""The store contract against real Chroma: the project's own server (the default), embedded (persistent
+client), and a server elsewhere over HTTP."""
 {%- elif cookiecutter.vector_store == "weaviate" -%}
 """The store contract against a real Weaviate server."""
 {%- else -%}
@@ -24,9 +25,11 @@ from {{ cookiecutter.package_name }}.store_base import DocumentStore, EmbeddingM
 {%- if cookiecutter.vector_store == "chroma" %}
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["project-server", "embedded", "server"])
 def store(request: pytest.FixtureRequest, settings: Settings) -> DocumentStore:
-    if request.param == "server":
+    if request.param == "project-server":
+        settings = request.getfixturevalue("project_chroma")
+    elif request.param == "server":
         url = request.getfixturevalue("chroma_server")
         settings = settings.model_copy(
             update={"chroma_url": url, "collection": f"t-{uuid.uuid4().hex}"}
@@ -152,6 +155,20 @@ def test_document_ids_with_quotes_and_unicode_are_data_not_code(store: DocumentS
 def test_an_unreachable_server_names_its_address(settings: Settings) -> None:
     with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:9"):
         open_store(settings.model_copy(update={"chroma_url": "http://127.0.0.1:9"}))
+
+
+def test_the_project_server_is_started_once_and_shared(project_chroma: Settings) -> None:
+    from {{ cookiecutter.package_name }}.chroma_server import running_server, stop_server
+
+    first = open_store(project_chroma)
+    state = running_server(project_chroma.data_dir)
+    assert state is not None
+    open_store(project_chroma)  # a second client finds the running server
+    assert running_server(project_chroma.data_dir) == state
+    first.replace_documents({"local:a": nodes("local:a", "h", 2)})
+    assert stop_server(project_chroma.data_dir)
+    assert running_server(project_chroma.data_dir) is None
+    assert open_store(project_chroma).count() == 2  # started again, on the same files
 {%- elif cookiecutter.vector_store == "pgvector" %}
 
 

@@ -87,6 +87,19 @@ def remove_source(
     console.print(f"deleted {remove_sources(Settings(), names)} documents")
 
 
+{%- if cookiecutter.vector_store == "chroma" %}
+
+
+@app.command("stop-chroma")
+def stop_chroma() -> None:
+    """Stop the project's own Chroma server (the next command that needs it starts it again)."""
+    from .chroma_server import stop_server
+
+    stopped = stop_server(Settings().data_dir)
+    console.print("stopped the Chroma server" if stopped else "no Chroma server was running")
+{%- endif %}
+
+
 @app.command()
 def ask(question: str) -> None:
     """Ask one question and print the answer with its sources."""

@@ -52,8 +52,11 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(200, ge=1, description="Documents per mapped Airflow task.")
 {%- if cookiecutter.vector_store == "chroma" %}
 
-    # Vector store: embedded Chroma in data_dir, or a Chroma server when chroma_url is set.
+    # Vector store: Chroma. Unless chroma_url names a server, the project runs its own on loopback for
+    # data_dir, started on first use and shared by the UI, Airflow and the CLI; "embedded" opens the
+    # files in this process instead, which suits one process only (a notebook, a script, the tests).
     chroma_url: str | None = None
+    chroma_mode: Literal["server", "embedded"] = "server"
     collection: str = "docs"
 {%- elif cookiecutter.vector_store == "pgvector" %}
 

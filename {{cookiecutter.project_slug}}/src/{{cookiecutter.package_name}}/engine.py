@@ -8,7 +8,7 @@ import time
 {%- if cookiecutter.llm != "none" %}
 from collections.abc import Iterator, Mapping, Sequence
 {%- else %}
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
 from typing import Any

@@ -1,7 +1,6 @@
-"""Chroma: embedded in ``data_dir`` by default, or a Chroma server when ``RAG_CHROMA_URL`` is set.
-
-The embedded store suits one process at a time (a laptop, the tests); give Airflow workers and the UI
-a Chroma server to share.
+"""Chroma: the project's own Chroma server for ``data_dir`` by default (see ``chroma_server``), a Chroma
+server elsewhere when ``RAG_CHROMA_URL`` is set, or, with ``RAG_CHROMA_MODE=embedded``, the files opened
+in this process (one process only: a notebook, a script, the tests).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,6 +13,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
+from .chroma_server import server_url
 from .config import Settings
 from .store_base import (
     EmbeddingRecord,
@@ -105,10 +105,11 @@ def open_store(settings: Settings) -> ChromaStore:
 
 def _client(settings: Settings) -> chromadb.ClientAPI:
     telemetry_off = ChromaSettings(anonymized_telemetry=False)
-    if not settings.chroma_url:
+    if not settings.chroma_url and settings.chroma_mode == "embedded":
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
-    url = urlparse(settings.chroma_url)
+    server = settings.chroma_url or server_url(settings.data_dir)
+    url = urlparse(server)
 
     def connect() -> chromadb.ClientAPI:
         return chromadb.HttpClient(
@@ -119,4 +120,4 @@ def _client(settings: Settings) -> chromadb.ClientAPI:
         )
 
     # The client checks the server at once and raises ValueError when it cannot reach it.
-    return connect_with_retries(connect, "Chroma server", settings.chroma_url, (ValueError,))
+    return connect_with_retries(connect, "Chroma server", server, (ValueError,))

@@ -1,0 +1,159 @@
+"""The project's own Chroma server: one per data folder, on loopback, started by the first process that
+needs it and shared by every other (the UI, Airflow's task processes, the command line).
+
+Embedded Chroma keeps its index in the memory of the process that opened it: after another process
+writes, a process that did not fails on its next query ("Error finding id") until it restarts. A server
+holds the only copy, so every process sees every write, and Airflow's tasks may write at the same time.
+The server outlives the process that started it; ``stop_server`` (``make stop``) ends it, and the next
+use starts it again.
+"""
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from shutil import which
+
+STATE_FILE = "chroma-server.json"
+LOCK_FILE = "chroma-server.lock"
+LOG_FILE = "chroma-server.log"
+START_TIMEOUT_S = 60
+
+
+class ChromaServerError(RuntimeError):
+    """The project's Chroma server could not be started; the message says where its log is."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    port: int
+    path: str  # the folder it serves
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def server_url(data_dir: Path) -> str:
+    """The URL of the server for ``data_dir/chroma``, started first if none answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(data_dir):  # two processes starting at once must not start two servers
+        state = running_server(data_dir)
+        return state.url if state else _start(data_dir).url
+
+
+def running_server(data_dir: Path) -> ServerState | None:
+    """The server recorded for this folder, if it is alive and answers."""
+    try:
+        state = ServerState(**json.loads((data_dir / STATE_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    if state.path != str(_store_path(data_dir)) or not _alive(state.pid):
+        return None
+    return state if _answers(state.url) else None
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop this folder's server; return whether one was running."""
+    if not data_dir.exists():
+        return False
+    with _locked(data_dir):
+        state = running_server(data_dir)
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        if state is None:
+            return False
+        os.kill(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _alive(state.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(state.pid):
+            os.kill(state.pid, signal.SIGKILL)
+        return True
+
+
+def _start(data_dir: Path) -> ServerState:
+    path = _store_path(data_dir)
+    port = _free_port()
+    log_path = data_dir / LOG_FILE
+    command = [_chroma_command(), "run", "--path", str(path), "--host", "127.0.0.1"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # not in the starter's process group: Airflow ends that one
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+    state = ServerState(pid=process.pid, port=port, path=str(path))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not _answers(state.url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise ChromaServerError(
+                f"the project's Chroma server for {path} did not start; see {log_path}"
+            )
+        time.sleep(0.2)
+    temporary = data_dir / f"{STATE_FILE}.tmp"
+    temporary.write_text(json.dumps(asdict(state)))
+    temporary.replace(data_dir / STATE_FILE)
+    return state
+
+
+@contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    with (data_dir / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _store_path(data_dir: Path) -> Path:
+    return (data_dir / "chroma").resolve()
+
+
+def _chroma_command() -> str:
+    """Chroma's own command, from the environment this process runs in."""
+    beside = Path(sys.executable).with_name("chroma")
+    found = str(beside) if beside.exists() else which("chroma")
+    if found is None:
+        raise ChromaServerError("the `chroma` command is missing: reinstall the chromadb package")
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with suppress(ChildProcessError):  # not our child: the signal below tells whether it runs
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is a child of this process that has exited
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's: not ours to use
+        return False
+    return True
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
