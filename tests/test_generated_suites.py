@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SUITE_REPORTS, bake, run
+from .conftest import SUITE_REPORTS, TEMPLATE, bake, run
 
 FULL_RUNS = {
     "chroma-local-openai": {},  # the default project
@@ -57,7 +57,8 @@ def test_generated_project_passes_its_own_checks_and_tests(
         build = run([".venv/bin/python", "-c", TORCH_BUILD], cwd=project).stdout.split()
         assert build == [local_torch_wheel().split("-")[1], "None"], build
     run(["make", "lint"], cwd=project)
-    env = dict(llm_env)
+    # The browser test's screenshots are kept with the build, as the run's artefacts.
+    env = {**llm_env, "SCREENSHOTS_DIR": str(TEMPLATE / "build" / "screenshots" / name)}
     if options.get("embeddings") == "openai":
         env |= request.getfixturevalue("embeddings_env")
     edit_sample_docs(project)  # as the README invites users to: the tests must not depend on them

@@ -76,6 +76,8 @@ COMMON_FILES = {
             "conftest",
             "documents",
             "site",
+            "test_airflow_live",
+            "test_browser",
             "test_chunking",
             "test_cli",
             "test_dag",

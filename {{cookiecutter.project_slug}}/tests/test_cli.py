@@ -43,3 +43,14 @@ def test_sources_are_listed_and_removed(settings: Settings, docs: Path, tmp_path
     name = next(w for w in listed.output.split() if w.startswith("folder-runbooks-")).rstrip(":")
     removed = runner.invoke(app, ["remove-source", name])
     assert removed.exit_code == 0 and "deleted 1 documents" in removed.output
+
+
+def test_answers_print_no_terminal_control_sequences(settings: Settings, docs: Path) -> None:
+    (docs / "evil.md").write_text(
+        "# Pager duty\n\nThe pager rotates weekly.\x1b]0;pwned\x07\x1b[2J\x9b31m Ask the SRE team.\n"
+    )
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    asked = runner.invoke(app, ["ask", "How often does the pager rotate?"])
+    assert asked.exit_code == 0 and "rotates weekly" in asked.output
+    assert not any(ch in asked.output for ch in "\x1b\x07\x9b")

@@ -73,9 +73,11 @@ def ui(ingested: Settings, tmp_path: Path) -> Iterator[Client]:
 
 
 def ask(client: Client, question: str) -> tuple[str, str]:
-    """The answer's text and its sources, as the UI shows them."""
-    answer, sources, *_ = client.predict(question, api_name="/ask")
-    return str(answer), str(sources)
+    """The answer as the UI shows it, and the sources it lists (in passages mode, the passages)."""
+    chat, _ = client.predict(question, [], api_name="/ask")
+    shown = str(chat[-1]["content"])
+    answer, _, sources = shown.partition('<div class="sources">')
+    return answer, sources
 
 
 def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -> None:

@@ -1,15 +1,32 @@
-"""The Gradio app over HTTP, driven by gradio_client like a browser would."""
+"""The Gradio app over HTTP, through its `ask` API, and the pieces that lay out an answer.
+
+The conversation in a real browser (asking, following up, rating) is in ``test_browser.py``.
+"""
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from gradio_client import Client
 
+from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-from {{ cookiecutter.package_name }}.ui import build_app
+from {{ cookiecutter.package_name }}.ui import answer_view, build_app, launch, link_citations, source_cards
 
 from .conftest import free_port
+
+SOURCE = Source(
+    number=1,
+    title="Guide",
+    uri="https://docs.example.com/guide",
+    section="Install",
+    text="## Install\n\nRun `make setup`, then <script>alert(1)</script> nothing else.",
+    snippet="## Install\n\nRun `make setup`, then <script>alert(1)</script> nothing else.",
+    score=0.9,
+    document_id="web:guide",
+    access="public",
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +38,7 @@ def feedback(tmp_path_factory: pytest.TempPathFactory) -> FeedbackStore:
 def client(sample_index: Settings, feedback: FeedbackStore) -> Iterator[Client]:
     app = build_app(sample_index, feedback=feedback)
     port = free_port()
-    app.queue().launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
-    )
+    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
     finally:
@@ -34,38 +49,42 @@ def test_a_question_gets_an_answer_with_sources_and_is_recorded(
     client: Client, feedback: FeedbackStore
 ) -> None:
     before = feedback.counts()["interactions"]
-    answer, sources, interaction_id, _ = client.predict(
-        "How do I add my own documents?", api_name="/ask"
-    )
-    assert "[1]" in answer
-    assert "### Sources" in sources and "adding-sources.md" in sources
-    assert int(interaction_id) > 0
+    chat, cleared = client.predict("How do I add my own documents?", [], api_name="/ask")
+    question, answer = chat
+    assert (question["role"], answer["role"], cleared) == ("user", "assistant", "")
+    assert "adding-sources.md" in str(answer["content"])
     assert feedback.counts()["interactions"] == before + 1
 
 
-def test_a_rating_lands_in_the_ratings_table_and_on_the_landing_view(
-    client: Client, feedback: FeedbackStore
-) -> None:
-    question = "Where are the ratings stored?"
-    _, _, interaction_id, _ = client.predict(question, api_name="/ask")
-    status = client.predict(interaction_id, "spot on", api_name="/rate_helpful")
-    assert "saved" in status
-    with feedback.engine.connect() as connection:
-        row = connection.exec_driver_sql(
-            "SELECT interaction_id, score, comment FROM ratings"
-        ).fetchall()[-1]
-    assert tuple(row) == (int(interaction_id), 1, "spot on")
-    assert question in feedback.recent_good_questions()
-    assert "Ask a question first" in client.predict("", "", api_name="/rate_unhelpful")
+def test_an_empty_question_is_answered_with_a_plain_message(client: Client) -> None:
+    chat, _ = client.predict("   ", [], api_name="/ask")
+    assert "Please type a question" in str(chat[-1]["content"])
 
 
-@pytest.mark.parametrize(
-    ("question", "message"), [("", "type a question"), ("why? " * 300, "the limit is")]
-)
-def test_bad_questions_get_a_message_and_store_nothing(
-    client: Client, feedback: FeedbackStore, question: str, message: str
-) -> None:
-    before = feedback.counts()["interactions"]
-    answer, sources, interaction_id, _ = client.predict(question, api_name="/ask")
-    assert message in answer and sources == "" and interaction_id == ""
-    assert feedback.counts()["interactions"] == before
+def test_citations_link_to_sources_with_a_web_address() -> None:
+    local = replace(SOURCE, number=2, uri="guide/install.md")
+    text = link_citations("Run it [1], then check [2] and [3].", [SOURCE, local])
+    assert "[[1]](https://docs.example.com/guide)" in text
+    assert "[2]" in text and "[[2]]" not in text and "[3]" in text  # no address, no source: as is
+
+
+def test_source_cards_escape_what_documents_hold() -> None:
+    cards = source_cards([SOURCE])
+    assert "<script>" not in cards and "&lt;script&gt;" in cards
+    assert "[1] Guide › Install" in cards and 'href="https://docs.example.com/guide"' in cards
+    preview = cards.split("</summary>")[0]
+    assert "## Install" not in preview and "make setup" in preview  # plain text, words kept
+
+
+def test_in_passages_mode_each_passage_appears_once() -> None:
+    answer = Answer(
+        question="How do I install it?",
+        text=f"_No language model._\n\n**[1] Guide › Install** · {SOURCE.uri}\n\n{SOURCE.text}",
+        sources=[SOURCE],
+        mode="passages",
+        model=None,
+        notice="No language model is configured, so here are the most relevant passages.",
+        latency_ms=5,
+    )
+    view = answer_view(answer)
+    assert view.count("nothing else") == 1 and str(answer.notice) in view

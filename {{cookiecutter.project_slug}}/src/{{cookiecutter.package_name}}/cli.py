@@ -1,5 +1,6 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``serve``."""
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from .config import ChunkingStrategy, Settings
 
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
+# C0 and C1 control characters but newline and tab: escape sequences start with them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 console = Console()
 
 
@@ -115,10 +118,17 @@ def ask(question: str) -> None:
 
     stream = QueryEngine(settings).stream(question)
     for piece in stream:
-        console.out(piece, end="", highlight=False)
+        console.out(printable(piece), end="", highlight=False)
     console.print()
-    for source in stream.sources:
-        console.print(f"[{source.number}] {source.heading} ({source.uri})", highlight=False)
+    if stream.mode != "passages":  # passages name their sources already
+        for source in stream.sources:
+            line = f"[{source.number}] {source.heading} ({source.uri})"
+            console.out(printable(line), highlight=False)
+
+
+def printable(text: str) -> str:
+    """Text from documents without terminal control sequences (a title change, a cleared screen)."""
+    return CONTROL_CHARACTERS.sub("", text)
 
 
 @app.command()

@@ -1,9 +1,15 @@
 """The query engine: retrieve the best chunks, then answer from them with numbered citations.
 
 Whenever no language model can answer ({% if cookiecutter.llm == "none" %}this project has none configured{% else %}no API key, or the server is down{% endif %}), the answer is the best
-passages themselves, with a notice that says why, never a stack trace.
+passages themselves, with a notice in plain words; what went wrong goes to the log, never to the user.
+
+A follow-up question is read in its conversation: {% if cookiecutter.llm == "none" %}without a language model, it is searched together with
+the question before it{% else %}the language model rewrites it as a question that stands on its own,
+and that is what is searched and answered (without the model, it is searched together with the
+question before it){% endif %}.
 """
 
+import logging
 import time
 {%- if cookiecutter.llm != "none" %}
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,12 +37,27 @@ from .store_base import DocumentStore
 from .verified import VerifiedAnswers, VerifiedMatch
 {%- endif %}
 
+log = logging.getLogger(__name__)
+
 SNIPPET_CHARS = 600
+PASSAGES_NOTICE = "No language model is configured, so here are the most relevant passages."
+EMPTY_NOTICE = (
+    "Nothing in the documentation matches: the index may be empty. Run the ingestion first."
+)
+Turn = tuple[str, str]  # an earlier question and its answer
+HISTORY_TURNS = 3  # earlier turns that a follow-up is read with
 {%- if cookiecutter.llm != "none" %}
 SYSTEM_PROMPT = (
     "You answer questions about the documentation of {project}. Use only the numbered sources you "
     "are given. Cite each statement with its source number in square brackets, like [1] or [2][3]. "
     "If the sources do not contain the answer, say so plainly instead of guessing."
+)
+CONDENSE_PROMPT = (
+    "Rewrite the user's last question so that it can be understood without the conversation before "
+    "it: replace pronouns and references with what they refer to. Reply with the question only."
+)
+UNAVAILABLE_NOTICE = (
+    "The language model could not answer just now, so here are the most relevant passages."
 )
 {%- endif %}
 
@@ -72,15 +93,17 @@ class QueryEngine:
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
-        self._llm, self._no_llm_reason = _language_model(settings)
+        self._llm = _language_model(settings)
 {%- endif %}
 
     def retrieve(self, question: str) -> list[Source]:
         return [_source(number, hit) for number, hit in enumerate(self._search(question)[1], 1)]
 
-    def stream(self, question: str) -> AnswerStream:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
+        """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
+        question = self._standalone(question, history[-HISTORY_TURNS:])
         {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, hits = self._search(question)
 {%- if cookiecutter.llm != "none" %}
         if verified := self._verified.match(query_vector, hits):
@@ -88,26 +111,52 @@ class QueryEngine:
 {%- endif %}
         sources = [_source(number, hit) for number, hit in enumerate(hits, start=1)]
         if not sources:
-            notice = "The knowledge base is empty or shows you nothing: run the ingestion first."
-            return AnswerStream(question, [], "passages", None, notice, iter([notice]), started)
+            return AnswerStream(
+                question, [], "passages", None, EMPTY_NOTICE, iter([EMPTY_NOTICE]), started
+            )
 {%- if cookiecutter.llm == "none" %}
-        notice = "No language model is configured (llm=none); here are the most relevant passages."
-        return _passages_stream(question, sources, notice, started)
+        return _passages_stream(question, sources, PASSAGES_NOTICE, started)
 {%- else %}
         if self._llm is None:
-            return _passages_stream(question, sources, self._no_llm_reason, started)
+            return _passages_stream(question, sources, PASSAGES_NOTICE, started)
         try:
             pieces = self._generate(question, sources)
             first = next(pieces, "")
         except Exception as error:  # an unreachable or refusing LLM must not break the answer
-            notice = f"The language model could not answer ({_describe(error)}), so here are the most relevant passages."
-            return _passages_stream(question, sources, notice, started)
+            log.warning("the language model could not answer: %s", _describe(error))
+            return _passages_stream(question, sources, UNAVAILABLE_NOTICE, started)
         model = self.settings.llm_model
         return AnswerStream(question, sources, "llm", model, None, _chain(first, pieces), started)
 {%- endif %}
 
-    def ask(self, question: str) -> Answer:
-        return self.stream(question).answer()
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        return self.stream(question, history).answer()
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The question as it is meant in its conversation."""
+        if not history:
+            return question
+        together = f"{history[-1][0]} {question}"[-self.settings.max_question_chars :]
+{%- if cookiecutter.llm != "none" %}
+        if self._llm is None:
+            return together
+        transcript = "\n".join(f"User: {q}\nAssistant: {a[:600]}" for q, a in history)
+        messages = [
+            ChatMessage(role=MessageRole.SYSTEM, content=CONDENSE_PROMPT),
+            ChatMessage(
+                role=MessageRole.USER,
+                content=f"Conversation:\n{transcript}\n\nLast question: {question}",
+            ),
+        ]
+        try:
+            rewritten = str(self._llm.chat(messages).message.content or "").strip()
+        except Exception as error:
+            log.warning("could not rewrite a follow-up question: %s", _describe(error))
+            return together
+        return rewritten[: self.settings.max_question_chars] or together
+{%- else %}
+        return together
+{%- endif %}
 
     def _search(self, question: str) -> tuple[list[float], list[NodeWithScore]]:
         query_vector = self._embed.get_query_embedding(question)
@@ -133,12 +182,13 @@ class QueryEngine:
                 yield response.delta
 
 
-def _language_model(settings: Settings) -> tuple[LLM | None, str]:
+def _language_model(settings: Settings) -> LLM | None:
 {%- if cookiecutter.llm == "openai" %}
     from llama_index.llms.openai import OpenAI
 
     if settings.openai_api_key is None:
-        return None, "OPENAI_API_KEY is not set, so here are the most relevant passages."
+        log.warning("OPENAI_API_KEY is not set: answers are the most relevant passages")
+        return None
     return OpenAI(
         model=settings.llm_model,
         api_key=settings.openai_api_key.get_secret_value(),
@@ -147,7 +197,7 @@ def _language_model(settings: Settings) -> tuple[LLM | None, str]:
         max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout_s,
         max_retries=2,
-    ), ""
+    )
 {%- else %}
     from llama_index.llms.openai_like import OpenAILike
 
@@ -162,7 +212,7 @@ def _language_model(settings: Settings) -> tuple[LLM | None, str]:
         max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout_s,
         max_retries=1,
-    ), ""
+    )
 {%- endif %}
 
 
@@ -172,7 +222,8 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     try:
         yield from rest
     except Exception as error:
-        yield f"\n\n_(The answer was cut off: {_describe(error)}.)_"
+        log.warning("the language model stopped mid-answer: %s", _describe(error))
+        yield "\n\n_(The answer was cut off: the language model stopped responding.)_"
 
 
 def _describe(error: Exception) -> str:
@@ -208,7 +259,7 @@ def _stored_source(record: Mapping[str, Any]) -> Source:
 def _passages_stream(
     question: str, sources: list[Source], notice: str, started: float
 ) -> AnswerStream:
-    passages = "\n\n".join(f"**[{s.number}] {s.heading}**\n\n{s.text}" for s in sources)
+    passages = "\n\n".join(f"**[{s.number}] {s.heading}** · {s.uri}\n\n{s.text}" for s in sources)
     text = f"_{notice}_\n\n{passages}"
     return AnswerStream(question, sources, "passages", None, notice, iter([text]), started)
 

@@ -192,6 +192,23 @@ class FeedbackStore:
             )
             return _new_id(result)
 
+    def update_rating(
+        self, rating_id: int, score: int | None = None, comment: str | None = None
+    ) -> None:
+        """Change a rating (someone changed their mind) or add its comment."""
+        changes: dict[str, Any] = {}
+        if score is not None:
+            if score not in (1, -1):
+                raise ValueError("score must be +1 (helpful) or -1 (not helpful)")
+            changes["score"] = score
+        if comment is not None:
+            changes["comment"] = comment.strip() or None
+        if changes:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    ratings.update().where(ratings.c.id == rating_id).values(**changes)
+                )
+
     def recent_good_questions(self, limit: int = 8) -> list[str]:
         """Questions whose answers were rated helpful on balance, most recently rated first."""
         return [rated.question for rated in self._net_positive(limit=limit)]

@@ -1,0 +1,132 @@
+"""Airflow as `make airflow` runs it: scheduler, DAG processor, triggerer and API server as processes of
+their own, a run triggered through the REST API, its mapped batches scheduled in the project's pool."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.store import open_store
+
+from .conftest import PROJECT, free_port, wait_for_http
+from .test_ingest import SAMPLE_COUNT
+
+pytestmark = pytest.mark.slow
+RUN_TIMEOUT_S = 600
+
+
+class Airflow:
+    """A running `make airflow`, reached through its REST API with a token of its admin user."""
+
+    def __init__(self, url: str, home: Path, settings: Settings) -> None:
+        self.url, self.home, self.settings = url, home, settings
+        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
+        token = httpx.post(
+            f"{url}/auth/token", json={"username": "admin", "password": password["admin"]}
+        )
+        token.raise_for_status()
+        self.http = httpx.Client(
+            base_url=f"{url}/api/v2",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
+        )
+
+    def get(self, path: str) -> Any:
+        response = self.http.get(path)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for(self, path: str, done: Any, timeout_s: float = RUN_TIMEOUT_S) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            response = self.http.get(path)
+            if response.status_code == 200 and done(body := response.json()):
+                return body
+            time.sleep(2)
+        raise AssertionError(f"{path} did not reach the expected state in {timeout_s} s")
+
+
+@pytest.fixture
+def airflow(
+{%- if cookiecutter.vector_store == "chroma" %}
+    project_chroma: Settings,
+{%- else %}
+    settings: Settings,
+{%- endif %}
+    tmp_path: Path,
+) -> Iterator[Airflow]:
+    home = tmp_path / "airflow"
+    port = free_port()
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        # Free ports for the log servers too: a second Airflow on this machine must not collide.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "test-secret-" + "x" * 32,
+    }
+    with (tmp_path / "airflow.log").open("w") as log:
+        process = subprocess.Popen(
+            ["make", "airflow", f"AIRFLOW_PORT={port}"],
+            cwd=PROJECT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole below
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/api/v2/monitor/health", timeout_s=300)
+{%- if cookiecutter.vector_store == "chroma" %}
+        yield Airflow(url, home, project_chroma)
+{%- else %}
+        yield Airflow(url, home, settings)
+{%- endif %}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=60)
+        with suppress(ProcessLookupError):  # whatever of the group outlived make
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_make_airflow_runs_the_ingestion_as_a_scheduler_would(airflow: Airflow) -> None:
+    # The pool exists, so the mapped tasks get scheduled; the DAG is runnable as it comes.
+    assert airflow.get("/pools/rag_embeddings")["slots"] >= 1
+    dag = airflow.wait_for("/dags/ingest_docs", lambda body: True, timeout_s=180)
+    assert dag["is_paused"] is False
+
+    # A full refresh, so that this run embeds every document whether or not the scheduler's own
+    # first run got there before it.
+    triggered = airflow.http.post(
+        "/dags/ingest_docs/dagRuns", json={"logical_date": None, "conf": {"full_refresh": True}}
+    )
+    triggered.raise_for_status()
+    run_id = triggered.json()["dag_run_id"]
+    run = airflow.wait_for(
+        f"/dags/ingest_docs/dagRuns/{run_id}", lambda body: body["state"] in {"success", "failed"}
+    )
+    tasks = airflow.get(f"/dags/ingest_docs/dagRuns/{run_id}/taskInstances")["task_instances"]
+    states = {(t["task_id"], t["map_index"]): t["state"] for t in tasks}
+    assert run["state"] == "success", states
+    assert states[("ingest_batch", 0)] == "success"  # a mapped batch, scheduled in the pool
+    assert states[("announce", -1)] == "success"  # the index changed: an Asset event
+    assert len(open_store(airflow.settings).documents()) == SAMPLE_COUNT
+
+    logs = airflow.home / "logs" / "dag_id=ingest_docs" / f"run_id={run_id}"
+    errors = [
+        f"{path.relative_to(logs)}: {line[:300]}"
+        for path in logs.rglob("*.log")
+        for line in path.read_text().splitlines()
+        if '"level":"error"' in line.replace(" ", "")
+    ]
+    assert errors == []  # a clean run logs no errors
