@@ -30,7 +30,7 @@ import uuid
 {%- endif %}
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -42,6 +42,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import Settings
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 
 PROJECT = Path(__file__).resolve().parents[1]
 # The tests' own copy of the sample documents: users edit sample_docs/, the tests must not notice.
@@ -339,6 +342,28 @@ def new_store(postgres_server: str) -> StoreIsolation:
 
     return new_database
 {%- endif %}
+
+
+@pytest.fixture(scope="module")
+def ui_feedback(tmp_path_factory: pytest.TempPathFactory) -> "FeedbackStore":
+    """A feedback database of the module's own, for the UI it runs."""
+    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+
+    return FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'feedback.db'}")
+
+
+@pytest.fixture(scope="module")
+def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str]:
+    """The UI over the sample index, served in this process on a free port."""
+    from {{ cookiecutter.package_name }}.ui import build_app, launch
+
+    app = build_app(sample_index, feedback=ui_feedback)
+    port = free_port()
+    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore, ratings
-from {{ cookiecutter.package_name }}.ui import build_app, launch
-
-from .conftest import free_port
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_MS = 120_000  # an answer on a slow machine, model loaded
@@ -38,22 +34,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture(scope="module")
-def feedback(tmp_path_factory: pytest.TempPathFactory) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'feedback.db'}")
-
-
-@pytest.fixture(scope="module")
-def app_url(sample_index: Settings, feedback: FeedbackStore) -> Iterator[str]:
-    app = build_app(sample_index, feedback=feedback)
-    port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +65,10 @@ def ask(page: Any, question: str, answers_before: int) -> Any:
 
 
 def test_a_conversation_in_a_browser(
-    browser: Any, app_url: str, feedback: FeedbackStore, screenshots: Path
+    browser: Any, ui_url: str, ui_feedback: FeedbackStore, screenshots: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 900})
-    page.goto(app_url)
+    page.goto(ui_url)
     landing = page.locator("#chat")
     landing.get_by_text("Ask about the documentation").wait_for(timeout=TIMEOUT_MS)
     assert page.locator('#chat button[aria-label="Like"]').count() == 0  # nothing to rate yet
@@ -106,7 +86,7 @@ def test_a_conversation_in_a_browser(
     page.fill("#rating-comment textarea", "Clear steps, thank you")
     page.keyboard.press("Enter")
     page.get_by_text("Thanks, your comment was saved.").wait_for(timeout=TIMEOUT_MS)
-    with feedback.engine.connect() as connection:
+    with ui_feedback.engine.connect() as connection:
         score, comment = connection.execute(
             ratings.select().with_only_columns(ratings.c.score, ratings.c.comment)
         ).one()

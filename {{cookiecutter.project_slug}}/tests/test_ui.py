@@ -3,18 +3,14 @@
 The conversation in a real browser (asking, following up, rating) is in ``test_browser.py``.
 """
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from gradio_client import Client
 
 from {{ cookiecutter.package_name }}.answers import Answer, Source
-from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-from {{ cookiecutter.package_name }}.ui import answer_view, build_app, launch, link_citations, source_cards
-
-from .conftest import free_port
+from {{ cookiecutter.package_name }}.ui import answer_view, link_citations, source_cards
 
 SOURCE = Source(
     number=1,
@@ -30,30 +26,19 @@ SOURCE = Source(
 
 
 @pytest.fixture(scope="module")
-def feedback(tmp_path_factory: pytest.TempPathFactory) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'feedback.db'}")
-
-
-@pytest.fixture(scope="module")
-def client(sample_index: Settings, feedback: FeedbackStore) -> Iterator[Client]:
-    app = build_app(sample_index, feedback=feedback)
-    port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
-    finally:
-        app.close()
+def client(ui_url: str) -> Client:
+    return Client(ui_url, verbose=False, download_files=False)
 
 
 def test_a_question_gets_an_answer_with_sources_and_is_recorded(
-    client: Client, feedback: FeedbackStore
+    client: Client, ui_feedback: FeedbackStore
 ) -> None:
-    before = feedback.counts()["interactions"]
+    before = ui_feedback.counts()["interactions"]
     chat, cleared = client.predict("How do I add my own documents?", [], api_name="/ask")
     question, answer = chat
     assert (question["role"], answer["role"], cleared) == ("user", "assistant", "")
     assert "adding-sources.md" in str(answer["content"])
-    assert feedback.counts()["interactions"] == before + 1
+    assert ui_feedback.counts()["interactions"] == before + 1
 
 
 def test_an_empty_question_is_answered_with_a_plain_message(client: Client) -> None:
