@@ -57,6 +57,7 @@ COMMON_FILES = {
             "formats",
             "ingest",
             "planning",
+            "private_files",
             "redaction",
             "sources/__init__",
             "sources/base",

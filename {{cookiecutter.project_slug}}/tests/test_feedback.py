@@ -138,3 +138,10 @@ def test_usage_reports_answers_ratings_and_unhelpful_questions(store: FeedbackSt
     assert usage.not_helpful_questions == [{"question": "B?", "comment": "missing page"}]
     assert "3 questions" in usage.as_text()
     assert store.usage(since=datetime.now(UTC) + timedelta(days=1)).questions == 0
+
+
+def test_the_feedback_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    FeedbackStore(f"sqlite:///{folder / 'feedback.db'}").counts()
+    assert (folder / "feedback.db").stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o700

@@ -5,6 +5,7 @@ The conversation in a real browser (asking, following up, rating) is in ``test_b
 
 from dataclasses import replace
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -73,3 +74,11 @@ def test_in_passages_mode_each_passage_appears_once() -> None:
     )
     view = answer_view(answer)
     assert view.count("nothing else") == 1 and str(answer.notice) in view
+
+
+def test_what_the_app_does_not_use_is_closed(ui_url: str) -> None:
+    assert httpx.get(f"{ui_url}monitoring/summary").status_code != 200
+    upload = httpx.post(
+        f"{ui_url}gradio_api/upload", files={"files": ("big.bin", b"x" * 20_000_000)}, timeout=60
+    )
+    assert upload.status_code == 413

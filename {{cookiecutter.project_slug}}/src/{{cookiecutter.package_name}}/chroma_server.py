@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from shutil import which
 
+from .private_files import private_dir
+
 STATE_FILE = "chroma-server.json"
 LOCK_FILE = "chroma-server.lock"
 LOG_FILE = "chroma-server.log"
@@ -46,7 +48,7 @@ class ServerState:
 
 def server_url(data_dir: Path) -> str:
     """The URL of the server for ``data_dir/chroma``, started first if none answers."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     with _locked(data_dir):  # two processes starting at once must not start two servers
         state = running_server(data_dir)
         return state.url if state else _start(data_dir).url

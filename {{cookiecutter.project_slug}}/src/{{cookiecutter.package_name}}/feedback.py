@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from .private_files import private_file
+
 if TYPE_CHECKING:
     from .answers import Answer
 
@@ -154,7 +156,7 @@ class FeedbackStore:
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(parsed.database))  # before SQLite creates it world-readable
         self.engine = create_engine(url)
         migrate(self.engine)
 

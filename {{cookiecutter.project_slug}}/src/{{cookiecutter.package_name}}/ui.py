@@ -238,6 +238,8 @@ def launch(app: gr.Blocks, host: str, port: int, **options: Any) -> None:
         theme=THEME,
         css=CSS,
         footer_links=["gradio"],  # no API page or run history for visitors
+        enable_monitoring=False,  # /monitoring would show request counts and timings to anyone
+        max_file_size=0,  # the app takes no files: uploads are refused whatever their size
         **options,
     )
 

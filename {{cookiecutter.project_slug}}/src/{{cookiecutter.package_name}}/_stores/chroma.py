@@ -15,6 +15,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from .chroma_server import server_url
 from .config import Settings
+from .private_files import private_dir
 from .store_base import (
     EmbeddingRecord,
     RecordsEmbedding,
@@ -106,7 +107,8 @@ def open_store(settings: Settings) -> ChromaStore:
 def _client(settings: Settings) -> chromadb.ClientAPI:
     telemetry_off = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url and settings.chroma_mode == "embedded":
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        settings.chroma_path.mkdir(exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
     server = settings.chroma_url or server_url(settings.data_dir)
     url = urlparse(server)
