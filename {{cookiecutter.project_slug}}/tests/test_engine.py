@@ -1,11 +1,17 @@
 """The query engine over the ingested sample documents, with the real embedding model."""
-{%- if cookiecutter.llm == "openai" %}
+{%- if cookiecutter.llm != "none" %}
 
+import json
+{%- if cookiecutter.llm == "openai" %}
 import os
+{%- endif %}
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 {%- endif %}
 
 import pytest
-{%- if cookiecutter.llm == "openai" %}
+{%- if cookiecutter.llm != "none" %}
 from pydantic import SecretStr
 {%- endif %}
 
@@ -116,6 +122,45 @@ def test_an_unreachable_llm_server_falls_back_to_passages(sample_index: Settings
     answer = QueryEngine(settings).ask("How do I add my own documents?")
     assert (answer.mode, answer.notice) == ("passages", UNAVAILABLE_NOTICE)
     assert answer.sources
+{%- endif %}
+
+
+{%- if cookiecutter.llm != "none" %}
+
+
+class EchoingServer(BaseHTTPRequestHandler):
+    """An LLM server that fails with the request's headers in its error body, as some proxies do."""
+
+    def do_POST(self) -> None:
+        body = json.dumps({"error": {"message": f"upstream failed; headers: {dict(self.headers)}"}})
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_upstream_error_never_shows_or_logs_the_key(
+    sample_index: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key = "sk-test-0123456789abcdefghijklmn"
+    settings = sample_index.model_copy(
+        update={
+            "openai_api_key": SecretStr(key),
+            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+        }
+    )
+    try:
+        answer = QueryEngine(settings).ask("How do I add my own documents?")
+    finally:
+        server.shutdown()
+    assert answer.notice == UNAVAILABLE_NOTICE
+    assert "500" in caplog.text  # the failure is logged ...
+    assert key not in caplog.text and key not in answer.text  # ... without the key
 {%- endif %}
 
 

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.redaction import redact
         ("OPENAI_API_KEY=sk-proj-Abc123Def456Ghi789Jkl0", "sk-proj-Abc123Def456Ghi789Jkl0"),
         ('password = "correct-horse-battery"', "correct-horse-battery"),
         ("db_secret: Zm9vYmFyYmF6cXV4MTIz", "Zm9vYmFyYmF6cXV4MTIz"),
+        ("headers: {'Authorization': 'Bearer sk-test-4f9a2b'}", "sk-test-4f9a2b"),
     ],
 )
 def test_secrets_and_addresses_are_hidden(text: str, hidden: str) -> None:

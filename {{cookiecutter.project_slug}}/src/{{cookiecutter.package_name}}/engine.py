@@ -31,6 +31,9 @@ from llama_index.core.vector_stores import FilterCondition, MetadataFilter, Meta
 from .answers import Answer, AnswerStream, Source, validate_question
 from .config import Settings
 from .embeddings import embedding_model
+{%- if cookiecutter.llm != "none" %}
+from .redaction import redact
+{%- endif %}
 from .store import open_store
 from .store_base import DocumentStore
 {%- if cookiecutter.llm != "none" %}
@@ -227,7 +230,8 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    """An error for the log: one line, and no secret an upstream server may have echoed back."""
+    return redact(f"{type(error).__name__}: {error}".splitlines()[0][:300])[0]
 
 
 def _verified_stream(question: str, verified: VerifiedMatch, started: float) -> AnswerStream:

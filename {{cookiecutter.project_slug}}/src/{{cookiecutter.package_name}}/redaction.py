@@ -1,4 +1,5 @@
-"""Optional redaction at ingestion: e-mail addresses and secret-looking tokens never reach the index.
+"""Redaction of e-mail addresses and secret-looking tokens: optional at ingestion, so that they never
+reach the index, and always for error text from other services, before it is logged.
 
 Patterns are deliberately specific (known key formats, ``key = value`` assignments of long random-looking
 values), so ordinary prose and code survive. Turning redaction on or off changes what is stored but not
@@ -14,6 +15,7 @@ SECRETS = [
     re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}\b"),  # OpenAI-style secret keys
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWTs
+    re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
 ]
 # `password = "..."`, `API_KEY: ...`: keep the name, hide a value of 12+ characters.
