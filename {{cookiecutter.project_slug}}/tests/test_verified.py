@@ -1,8 +1,14 @@
 """The feedback loop on a real index: well-rated answers are promoted, reused, and withdrawn."""
 
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.config import Settings
@@ -115,3 +121,50 @@ def test_a_full_refresh_loses_nothing_for_good(index: Settings, feedback: Feedba
     assert verified_documents(index) == set()
     assert promote_answers(index, feedback).promoted == 1
     assert verified_documents(index) == {f"verified:{liked}"}
+
+
+class DiesMidAnswer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that streams two pieces of an answer, then drops the connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in ("Ratings are stored ", "in the "):
+            chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+            chunk["choices"] = [{"index": 0, "delta": {"content": piece}}]
+            event = f"data: {json.dumps(chunk)}\n\n"
+            self.wfile.write(f"{len(event.encode()):x}\r\n{event}\r\n".encode())
+            self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)  # no last chunk: the answer is cut off
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_cut_off_answer_is_marked_and_never_promoted(
+    index: Settings, feedback: FeedbackStore
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DiesMidAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = index.model_copy(
+        update={
+            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+            "openai_api_key": SecretStr("sk-local"),
+        }
+    )
+    try:
+        answer = QueryEngine(settings).ask(QUESTION)
+    finally:
+        server.shutdown()
+    assert answer.text.startswith("Ratings are stored in the ") and "cut off" in answer.text
+    assert (answer.mode, answer.complete) == ("llm", False)
+    interaction = feedback.record_interaction(answer)
+    feedback.record_rating(interaction, +1)
+    feedback.record_rating(interaction, +1)
+    assert feedback.well_rated_answers() == []
+    assert promote_answers(index, feedback).promoted == 0

@@ -40,6 +40,7 @@ class Answer:
     notice: str | None
     latency_ms: int
     verified_from: int | None = None  # the interaction whose verified answer was reused
+    complete: bool = True  # False when the language model stopped mid-answer: never promoted
 
 
 @dataclass
@@ -55,6 +56,7 @@ class AnswerStream:
     started: float = field(default_factory=time.perf_counter)
     verified_from: int | None = None
     text: str = ""
+    complete: bool = True  # set False by whoever produces the pieces, if they stop short
 
     def __iter__(self) -> Iterator[str]:
         for piece in self.pieces:
@@ -74,6 +76,7 @@ class AnswerStream:
             self.notice,
             latency_ms,
             self.verified_from,
+            self.complete,
         )
 
 

@@ -129,7 +129,9 @@ class QueryEngine:
             log.warning("the language model could not answer: %s", _describe(error))
             return _passages_stream(question, sources, UNAVAILABLE_NOTICE, started)
         model = self.settings.llm_model
-        return AnswerStream(question, sources, "llm", model, None, _chain(first, pieces), started)
+        stream = AnswerStream(question, sources, "llm", model, None, iter(()), started)
+        stream.pieces = _chain(first, pieces, stream)
+        return stream
 {%- endif %}
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -219,13 +221,15 @@ def _language_model(settings: Settings) -> LLM | None:
 {%- endif %}
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+def _chain(first: str, rest: Iterator[str], stream: AnswerStream) -> Iterator[str]:
+    """The pieces of an answer; one the model stops short marks its stream incomplete."""
     if first:
         yield first
     try:
         yield from rest
     except Exception as error:
         log.warning("the language model stopped mid-answer: %s", _describe(error))
+        stream.complete = False
         yield "\n\n_(The answer was cut off: the language model stopped responding.)_"
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Connection,
     CursorResult,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    true,
 )
 from sqlalchemy.engine import make_url
 
@@ -82,6 +84,8 @@ interactions = Table(
     *_v1_interaction_columns(),
     # v2: a verified answer points at the interaction whose well-rated answer it reused.
     Column("verified_from", Integer, index=True),
+    # v3: False when the language model stopped mid-answer; such an answer is never promoted.
+    Column("complete", Boolean, nullable=False, server_default=true()),
 )
 ratings = Table("ratings", metadata, *_v1_rating_columns())
 
@@ -102,8 +106,18 @@ def _v2_add_verified_from(connection: Connection) -> None:
     )
 
 
+def _v3_add_complete(connection: Connection) -> None:
+    connection.execute(
+        text("ALTER TABLE interactions ADD COLUMN complete BOOLEAN NOT NULL DEFAULT TRUE")
+    )
+
+
 # Append a function for each schema change; never edit or reorder the ones already released.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_tables, _v2_add_verified_from]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _v1_create_tables,
+    _v2_add_verified_from,
+    _v3_add_complete,
+]
 
 
 def migrate(engine: Engine) -> int:
@@ -172,6 +186,7 @@ class FeedbackStore:
                     notice=answer.notice,
                     latency_ms=answer.latency_ms,
                     verified_from=answer.verified_from,
+                    complete=answer.complete,
                 )
             )
             return _new_id(result)
@@ -221,7 +236,7 @@ class FeedbackStore:
         Ratings of a verified answer count for the answer it reused, so a thumbs-down on a verified
         answer can withdraw it.
         """
-        return self._net_positive(min_net_score=min_net_score, modes=("llm",))
+        return self._net_positive(min_net_score=min_net_score, modes=("llm",), complete_only=True)
 
     def usage(self, since: datetime) -> Usage:
         """What happened since ``since``: questions, how they were answered, ratings, latency."""
@@ -262,6 +277,7 @@ class FeedbackStore:
         min_net_score: int = 1,
         modes: tuple[str, ...] | None = None,
         limit: int | None = None,
+        complete_only: bool = False,
     ) -> list[RatedAnswer]:
         # A rating of a verified answer is credited to the interaction that answer came from.
         credited = func.coalesce(interactions.c.verified_from, interactions.c.id)
@@ -283,6 +299,8 @@ class FeedbackStore:
         )
         if modes:
             query = query.where(interactions.c.mode.in_(modes))
+        if complete_only:
+            query = query.where(interactions.c.complete.is_(True))
         found: dict[str, RatedAnswer] = {}
         with self.engine.connect() as connection:
             for row in connection.execute(query):
