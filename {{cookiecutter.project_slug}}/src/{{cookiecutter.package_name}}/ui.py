@@ -21,6 +21,7 @@ from .engine import QueryEngine
 from .feedback import FeedbackStore
 
 RECENT_QUESTIONS = 6
+MAX_COMMENT_CHARS = 1000
 SNIPPET_PREVIEW_CHARS = 160
 HELPFUL, NOT_HELPFUL = "Like", "Dislike"  # the names Gradio draws as thumbs
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
@@ -158,6 +159,8 @@ def build_app(
     def comment(text: str, conversation: Conversation) -> tuple[str, dict[str, Any]]:
         if conversation.last_rating is None or not text.strip():
             return "", gr.update()
+        if len(text) > MAX_COMMENT_CHARS:  # the page limits it too, but requests can be forged
+            return f"Please keep comments under {MAX_COMMENT_CHARS:,} characters.", gr.update()
         feedback.update_rating(conversation.last_rating, comment=text)
         return "Thanks, your comment was saved.", gr.update(visible=False, value="")
 
@@ -199,7 +202,7 @@ def build_app(
             show_label=False,
             visible=False,
             max_lines=3,
-            max_length=1000,
+            max_length=MAX_COMMENT_CHARS,
             elem_id="rating-comment",
         )
 
