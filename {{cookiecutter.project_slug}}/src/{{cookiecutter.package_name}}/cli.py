@@ -73,8 +73,9 @@ def sources() -> None:
     from .planning import indexed_sources
     from .sources import source_configs
 
-    configured = {config.name for config in source_configs(Settings())}
-    held = indexed_sources(Settings())
+    settings = Settings()  # read once: the configured sources and the index must agree
+    configured = {config.name for config in source_configs(settings)}
+    held = indexed_sources(settings)
     for name in sorted(configured | set(held)):
         note = "configured" if name in configured else "not configured: remove-source deletes it"
         console.print(f"{name}: {held.get(name, 0)} documents ({note})", highlight=False)
