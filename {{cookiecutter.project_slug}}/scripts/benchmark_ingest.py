@@ -8,41 +8,37 @@ On a copy of the corpus, in collections of its own (the project's index is not t
 2. the end-to-end time of a real `airflow dags test ingest_docs` run, and its ratio to (1);
 3. a re-run with nothing changed, as a share of (2); then a run with 1 % of the pages changed;
 4. peak memory (RSS) of the DAG run at 1x and SCALE x the corpus;
-5. with QUESTIONS, retrieval quality for each chunking strategy: hit@1/3/5/10 and MRR@10, overall
-   and by kind. A retrieved chunk is relevant when it comes from one of the question's
-   expected_files and contains one of its keywords (case-insensitive, whitespace collapsed).
+5. with QUESTIONS, retrieval quality for each chunking strategy, scored as the ``eval`` command
+   scores it: hit@1/3/5/10 and MRR@10, overall and by kind, and retrieval latency.
 """
 
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from llama_index.core.schema import MetadataMode
 
-from {{ cookiecutter.package_name }}.answers import Source
 from {{ cookiecutter.package_name }}.chunking import STRATEGIES
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.embeddings import embedding_model
-from {{ cookiecutter.package_name }}.engine import QueryEngine
+from {{ cookiecutter.package_name }}.evaluation.cases import QuestionSet, load_cases
+from {{ cookiecutter.package_name }}.evaluation.retrieval import evaluate_retrieval
+from {{ cookiecutter.package_name }}.evaluation.runner import report
 from {{ cookiecutter.package_name }}.ingest import document_nodes, run_ingest
 from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
 from {{ cookiecutter.package_name }}.store import open_store
 
 PROJECT = Path(__file__).resolve().parent.parent
-CUTOFFS = (1, 3, 5, 10)
 COLLECTION_PREFIX = "{% if cookiecutter.vector_store == 'weaviate' %}Bench_{% else %}bench_{% endif %}"
-Question = dict[str, Any]  # a line of questions.jsonl: question, expected_files, keywords, kind
 # Runs the command and prints the peak RSS (KiB) of it and its children, as the kernel counts it.
 PEAK_RSS = (
     "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
@@ -207,41 +203,25 @@ class Benchmark:
             shutil.rmtree(copy)
 
     def retrieval(self, settings: Settings) -> None:
-        lines = self.args.questions.read_text().splitlines()
-        questions = [json.loads(line) for line in lines if line.strip()]
+        questions = load_cases(self.args.questions)
         print(
-            f"\nretrieval on {len(questions)} questions (top 10; chunk size {settings.chunk_size} "
+            f"\nretrieval on {len(questions.cases)} questions (chunk size {settings.chunk_size} "
             f"tokens, overlap {settings.chunk_overlap})"
         )
-        header = "strategy    chunks   hit@1  hit@3  hit@5  hit@10  MRR@10   " + "  ".join(
-            f"{kind[:12]:>12}" for kind in sorted({q["kind"] for q in questions})
-        )
-        print(header + "   (by kind: hit@5)")
         for strategy in self.args.strategies.split(","):
             # The DAG run's index serves its own strategy; the last run's edits are undone first.
             name = "e2e" if strategy == settings.chunking else strategy
             tuned = Settings(
-                _env_file=None,
-                chunking=strategy,
-                top_k=10,
-                collection=self.env(name)["RAG_COLLECTION"],
+                _env_file=None, chunking=strategy, collection=self.env(name)["RAG_COLLECTION"]
             )
             run_ingest(tuned, folder=self.corpus)
             self.score(strategy, tuned, questions)
 
-    def score(self, strategy: str, settings: Settings, questions: list[Question]) -> None:
-        engine = QueryEngine(settings)
-        ranks: list[int | None] = []
-        for question in questions:
-            sources = engine.retrieve(question["question"])
-            ranks.append(first_relevant(sources, question))
-        by_kind: dict[str, list[int | None]] = defaultdict(list)
-        for question, rank in zip(questions, ranks, strict=True):
-            by_kind[question["kind"]].append(rank)
+    def score(self, strategy: str, settings: Settings, questions: QuestionSet) -> None:
+        run = evaluate_retrieval(settings, questions)
         chunks = open_store(settings).count()
-        figures = "  ".join(f"{hit_at(ranks, k):5.2f}" for k in CUTOFFS)
-        kinds = "  ".join(f"{hit_at(by_kind[kind], 5):12.2f}" for kind in sorted(by_kind))
-        print(f"{strategy:<10} {chunks:>7,}   {figures}   {mrr(ranks):5.3f}   {kinds}")
+        print(f"\n{strategy}: {chunks:,} chunks")
+        print(report(run, {case.id: case.question for case in questions.cases}, misses=0))
 
 
 class DagRun:
@@ -264,29 +244,6 @@ class DagRun:
 def parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def first_relevant(sources: list[Source], question: Question) -> int | None:
-    keywords = [normalise(keyword) for keyword in question["keywords"]]
-    for rank, source in enumerate(sources[:10], 1):
-        page = source.uri.rsplit("/", 1)[-1]
-        if page in question["expected_files"] and any(
-            k in normalise(source.text) for k in keywords
-        ):
-            return rank
-    return None
-
-
-def hit_at(ranks: list[int | None], k: int) -> float:
-    return sum(1 for rank in ranks if rank is not None and rank <= k) / len(ranks)
-
-
-def mrr(ranks: list[int | None]) -> float:
-    return sum(1 / rank for rank in ranks if rank is not None) / len(ranks)
 
 
 if __name__ == "__main__":

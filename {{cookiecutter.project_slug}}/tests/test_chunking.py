@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.package_name }}.chunking import STRATEGIES, chunk_text, split_sections, token_count
+from {{ cookiecutter.package_name }}.chunking import STRATEGIES, Measure, chunk_text, split_sections
 from {{ cookiecutter.package_name }}.formats import code_to_markdown
 
 GUIDE = """# Guide
@@ -23,6 +23,7 @@ Clone the repository, then build it.
 ## Use
 
 """ + " ".join(f"Sentence number {i} explains one more detail of the tool." for i in range(120))
+token_count = Measure().count
 
 
 def test_sections_follow_headings_but_not_code_comments() -> None:
@@ -123,3 +124,34 @@ def test_code_chunks_treat_prose_like_the_markdown_strategy() -> None:
     code = chunk_text(GUIDE, "code", chunk_size=128, chunk_overlap=16)
     assert code[0].section == "Guide" and "pip install thing" in code[0].text
     assert all(token_count(c.text) <= 128 for c in code)
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_chunks_leave_room_for_the_header_the_model_reads_with_them(strategy: str) -> None:
+    """A model that reads 60 tokens, counted here as words: the header embedded before each chunk
+    (two words, or ten under "Guide > Use") and the chunk's text together never pass it."""
+
+    def header(section: str) -> str:
+        return "title: Guide" + (
+            " much longer section path, eight more words" if "Use" in section else ""
+        )
+
+    measure = Measure(tokenize=words, limit=60, header=header)
+    chunks = chunk_text(GUIDE, strategy, chunk_size=256, chunk_overlap=8, measure=measure)  # type: ignore[arg-type]
+    assert all(len(words(header(c.section) + " " + c.text)) <= 60 for c in chunks)
+    assert max(len(words(c.text)) for c in chunks) > 40  # the room is used, not wasted
+    joined = " ".join(c.text for c in chunks)
+    assert "Sentence number 119" in joined and "pip install thing" in joined
+
+
+def test_a_chunk_too_long_for_the_model_is_cut_between_words() -> None:
+    """One paragraph with no sentence breaks, longer than the model reads: every word is kept."""
+    text = "# T\n\n" + " ".join(f"w{i}" for i in range(500))
+    chunks = chunk_text(text, "markdown", 100, 0, Measure(tokenize=words, limit=50))
+    assert all(len(words(c.text)) <= 50 for c in chunks)
+    assert " ".join(c.text for c in chunks).split()[-1] == "w499"
+    assert sum(len(words(c.text)) for c in chunks) >= 501

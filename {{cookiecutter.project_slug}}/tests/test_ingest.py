@@ -6,10 +6,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from llama_index.core.schema import MetadataMode
 
 from {{ cookiecutter.package_name }} import planning
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.ingest import run_ingest, section_below_title
+from {{ cookiecutter.package_name }}.embeddings import model_tokens
+from {{ cookiecutter.package_name }}.ingest import (
+    document_nodes,
+    join_overlapping,
+    passage,
+    run_ingest,
+    section_below_title,
+)
+from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
 from {{ cookiecutter.package_name }}.sources.config import folder_source_name
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.store_base import StoredDocument
@@ -203,3 +212,66 @@ def test_redaction_keeps_addresses_and_secrets_out_of_the_index(
     texts = [source.text for source in QueryEngine(settings).retrieve("Who is on call?")]
     assert texts and all("@example.com" not in t and "ghp_" not in t for t in texts)
     assert any("[REDACTED EMAIL]" in t for t in texts)
+
+
+def test_every_chunk_fits_in_what_the_embedding_model_reads(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Counted in the model's own tokens, title and section included, as they are embedded."""
+    long_heading = "A section whose heading goes on " + "and on " * 30
+    sentences = " ".join(
+        f"Setting number {i} changes the behaviour of the scheduler." for i in range(200)
+    )
+    page = tmp_path / "pages" / "scheduler.mdx"
+    page.parent.mkdir()
+    page.write_text(
+        "---\ntitle: Scheduler tuning reference for large deployments\n---\n"
+        "import Tabs from '@theme/Tabs';\n\n"
+        f"## {long_heading}\n\n{sentences}\n\n## Short\n\nsqlalchemy_pool_size=5\n"
+    )
+    (document,) = [
+        d for d in LocalFolderSource(page.parent).scan() if isinstance(d, SourceDocument)
+    ]
+    for chunking in ("markdown", "sentence", "tokens", "code"):
+        chosen = settings.with_chunking(chunking)
+        nodes = document_nodes(chosen, document, "now", "test")
+        tokenize, limit = model_tokens(chosen)
+        embedded = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+        assert all(len(tokenize(text)) <= limit for text in embedded), chunking
+        assert all(len(tokenize(node.text)) <= chosen.chunk_size for node in nodes), chunking
+        assert all(
+            n.metadata["title"] == "Scheduler tuning reference for large deployments" for n in nodes
+        )
+        assert not any("import Tabs" in text for text in embedded)
+        assert "sqlalchemy_pool_size=5" in " ".join(node.text for node in nodes)
+{%- if cookiecutter.embeddings == "local" %}
+    assert limit == 254  # all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]
+{%- endif %}
+
+
+def test_a_passage_is_the_chunk_between_its_neighbours_said_once() -> None:
+    texts = ["alpha one.", "beta two.", "gamma three.", "delta four."]
+    assert passage(texts, 0, 1) == "alpha one.\n\nbeta two."
+    assert passage(texts, 2, 1) == "beta two.\n\ngamma three.\n\ndelta four."
+    assert passage(texts, 2, 0) == "gamma three."
+    shared = "the sentence that both chunks hold because the splitter overlaps them."
+    assert join_overlapping(f"Start. {shared}", f"{shared} End.") == f"Start. {shared} End."
+
+
+def test_a_match_is_read_with_the_chunks_around_it(settings: Settings, docs: Path) -> None:
+    from {{ cookiecutter.package_name }}.engine import QueryEngine
+
+    steps = [
+        ("Unpack", "Unpack the archive into /opt/widget and keep the folder name as it is."),
+        ("Configure", "Set WIDGET_PORT in widget.conf to the port the service should listen on."),
+        ("Start", "Run widgetctl start; the service answers health checks after ten seconds."),
+    ]
+    filler = " ".join(f"Background sentence {i} says nothing in particular." for i in range(15))
+    (docs / "widget.md").write_text(
+        "# Widget\n\n" + "".join(f"## {name}\n\n{text} {filler}\n\n" for name, text in steps)
+    )
+    run_ingest(settings)
+    (source, *_) = QueryEngine(settings).retrieve("Which file sets the port WIDGET_PORT?")
+    assert source.document_id == "local:widget.md" and source.section.startswith("Configure")
+    assert "WIDGET_PORT" in source.snippet and "widgetctl" not in source.snippet  # the chunk
+    assert all(text in source.text for _, text in steps[1:])  # and the chunk after it

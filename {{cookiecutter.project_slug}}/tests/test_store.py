@@ -211,18 +211,23 @@ def test_an_unreachable_server_names_its_address() -> None:
 def test_hybrid_search_also_finds_exact_words(settings: Settings) -> None:
     hybrid_settings = {% if cookiecutter.vector_store == "pgvector" %}{"embedding_dimensions": 3, "hybrid_search": True}{% else %}{"hybrid_search": True}{% endif %}
     store = open_store(settings.model_copy(update=hybrid_settings))
-    assert store.query_mode == VectorStoreQueryMode.HYBRID
+    assert store.query_modes != (VectorStoreQueryMode.DEFAULT,)
     store.replace_documents({"local:a": nodes("local:a", "h", 3)})
     keyword = nodes("local:kw", "h", 1)
     keyword[0].text = "pg_hba.conf controls client authentication"
     keyword[0].embedding = [0.0, 0.0, 1.0]  # far from the question's vector
     store.replace_documents({"local:kw": keyword})
     query = VectorStoreQuery(
-        query_embedding=[3.0, 1.0, 0.5], query_str="pg_hba.conf", similarity_top_k=2
+        query_embedding=[3.0, 1.0, 0.5],
+        query_str="pg_hba.conf",
+        similarity_top_k=2,
+        sparse_top_k=2,
     )
     dense = store.vector_store.query(query)
     assert keyword[0].text not in [n.get_content() for n in dense.nodes or []]
-    query.mode = VectorStoreQueryMode.HYBRID
-    hybrid = store.vector_store.query(query)
-    assert keyword[0].text in [n.get_content() for n in hybrid.nodes or []]
+    found = []
+    for mode in store.query_modes:  # the lists that the engine fuses
+        query.mode = mode
+        found += [n.get_content() for n in store.vector_store.query(query).nodes or []]
+    assert keyword[0].text in found
 {%- endif %}

@@ -19,7 +19,7 @@ class Source:
     title: str
     uri: str
     section: str
-    text: str  # the whole chunk, as the LLM reads it
+    text: str  # the passage (the chunk with its neighbours), as the LLM reads it
     snippet: str  # a shorter part for display
     score: float | None
     document_id: str

@@ -1,4 +1,4 @@
-"""Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``serve``."""
+"""Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
 import re
 from pathlib import Path
@@ -15,6 +15,12 @@ app = typer.Typer(help=ABOUT, no_args_is_help=True)
 # C0 and C1 control characters but newline and tab: escape sequences start with them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 console = Console()
+PROGRESS_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TimeRemainingColumn(),
+)
 
 
 @app.command()
@@ -41,13 +47,7 @@ def ingest(
     from .planning import IngestPlan
 
     settings = Settings()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with Progress(*PROGRESS_COLUMNS, console=console) as progress:
         task = progress.add_task("Scanning", total=None)
 
         def on_plan(plan: IngestPlan) -> None:
@@ -130,6 +130,51 @@ def ask(question: str) -> None:
 def printable(text: str) -> str:
     """Text from documents without terminal control sequences (a title change, a cleared screen)."""
     return CONTROL_CHARACTERS.sub("", text)
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[
+        Path | None,
+        typer.Argument(help="A question set, JSON lines (default: RAG_EVAL_QUESTIONS)."),
+    ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(help="Show the change from the last saved run on the same questions."),
+    ] = True,
+    save: Annotated[bool, typer.Option(help="Save this run for later comparisons.")] = True,
+    max_drop: Annotated[
+        float, typer.Option(help="Exit 1 when hit@5 or MRR@10 fell more than this.")
+    ] = 0.02,
+    misses: Annotated[int, typer.Option(help="Misses to list.")] = 10,
+) -> None:
+    """Score retrieval on a question set: hit@1/3/5/10, MRR@10, latency, and the misses."""
+    from .evaluation.cases import CaseError, load_cases
+    from .evaluation.records import EvalRecords
+    from .evaluation.retrieval import evaluate_retrieval
+    from .evaluation.runner import compare as compare_runs
+    from .evaluation.runner import regressed, report
+
+    settings = Settings()
+    try:
+        question_set = load_cases(questions or settings.eval_questions)
+    except CaseError as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+    with Progress(*PROGRESS_COLUMNS, console=console, transient=True) as progress:
+        task = progress.add_task("Asking", total=len(question_set.cases))
+        run = evaluate_retrieval(settings, question_set, lambda n: progress.advance(task, n))
+    asked = {case.id: case.question for case in question_set.cases}
+    console.out(printable(report(run, asked, misses)), highlight=False)
+    records = EvalRecords(settings.feedback_url)
+    previous = records.last(run.digest) if compare else None
+    if previous:
+        console.print(f"\nsince the run of {previous.created_at}:")
+        console.out("\n".join(compare_runs(run, previous.figures, max_drop)), highlight=False)
+    if save:
+        console.print(f"saved as evaluation run {records.save(run)}")
+    if previous and regressed(run, previous.figures, max_drop):
+        raise typer.Exit(1)
 
 
 @app.command()

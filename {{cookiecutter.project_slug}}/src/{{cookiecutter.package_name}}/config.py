@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(512, ge=32, description="Tokens per chunk.")
     chunk_overlap: int = Field(64, ge=0)
 {%- endif %}
+    passage_window: int = Field(
+        1, ge=0, le=3, description="Neighbouring chunks on each side that a match is read with."
+    )
     ingest_batch_size: int = Field(200, ge=1, description="Documents per mapped Airflow task.")
 {%- if cookiecutter.vector_store == "chroma" %}
 
@@ -112,9 +115,17 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(700, ge=16, description="Longest answer, in tokens.")
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50)
+    max_chunks_per_document: int = Field(
+        3, ge=1, description="Places one document may take among a question's results."
+    )
+    # Globs on document ids ("source:path"), case-insensitive: such pages rank after all others.
+    demote_documents: list[str] = ["*changelog*", "*release-notes*", "*release_notes*"]
     # Access labels that answers may draw on, e.g. ["public", "internal"]
     query_access: list[Access] = Field(["public"], min_length=1)
     max_question_chars: int = Field(1000, ge=10)
+    eval_questions: Path = Field(
+        Path("eval/questions.jsonl"), description="The question set that `eval` scores by default."
+    )
 
     # Feedback
     feedback_db_url: str | None = None  # any SQLAlchemy URL; default: {% if cookiecutter.vector_store != "pgvector" %}SQLite in data_dir{% else %}database_url{% endif %}

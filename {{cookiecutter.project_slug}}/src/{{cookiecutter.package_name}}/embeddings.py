@@ -4,11 +4,22 @@
 """The embedding model: OpenAI's embeddings API, batched, with retries and backoff on 429 and 5xx."""
 {%- endif %}
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+{%- if cookiecutter.embeddings == "local" %}
+from typing import TYPE_CHECKING
+{%- endif %}
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .config import Settings
+{%- if cookiecutter.embeddings == "local" %}
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+{%- endif %}
+
+Tokenize = Callable[[str], Sequence[object]]
 
 
 def embedding_model(settings: Settings) -> BaseEmbedding:
@@ -36,6 +47,23 @@ def embedding_model(settings: Settings) -> BaseEmbedding:
 {%- if cookiecutter.embeddings == "local" %}
 
 
+def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
+    """The model's own tokenizer (special tokens left out) and how many tokens of text it reads:
+    chunks are sized in these, so that no tail of a chunk goes unembedded."""
+    model = _load(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    tokenizer = _tokenizer(settings.embedding_model)
+    limit = model.max_length - tokenizer.num_special_tokens_to_add()  # type: ignore[attr-defined]
+    return lambda text: tokenizer.encode(text, add_special_tokens=False), limit
+
+
+@lru_cache(maxsize=2)
+def _tokenizer(name: str) -> "PreTrainedTokenizerBase":
+    from transformers import AutoTokenizer
+
+    # Chunking measures whole sections: no warning that a text is longer than the model reads.
+    return AutoTokenizer.from_pretrained(name, model_max_length=1_000_000_000)
+
+
 @lru_cache(maxsize=2)
 def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
     # Imported here: torch costs seconds, and Airflow parses DAG files often.
@@ -46,6 +74,15 @@ def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
     transformers_logging.disable_progress_bar()
     return HuggingFaceEmbedding(model_name=name, device=device, embed_batch_size=batch_size)
 {%- else %}
+
+
+def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
+    """The model's tokenizer and how many tokens it reads. OpenAI's embedding models read 8,191
+    tokens of cl100k_base; another server's model is measured the same way, as an estimate."""
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    return encoding.encode, 8191
 
 
 @lru_cache(maxsize=2)

@@ -18,12 +18,11 @@ from collections.abc import Sequence
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
 from typing import Any
-{%- endif %}
 
-from llama_index.core import VectorStoreIndex
-{%- if cookiecutter.llm != "none" %}
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
+{%- else %}
+{# a blank line between the standard library and third-party imports #}
 {%- endif %}
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores import FilterCondition, MetadataFilter, MetadataFilters
@@ -34,6 +33,7 @@ from .embeddings import embedding_model
 {%- if cookiecutter.llm != "none" %}
 from .redaction import redact
 {%- endif %}
+from .retrieval.search import ChunkSearch
 from .store import open_store
 from .store_base import DocumentStore
 {%- if cookiecutter.llm != "none" %}
@@ -85,13 +85,8 @@ class QueryEngine:
         self.settings = settings
         self._store = store or open_store(settings)
         self._embed = embedding_model(settings)
-        index = VectorStoreIndex.from_vector_store(
-            self._store.vector_store, embed_model=self._embed
-        )
-        self._retriever = index.as_retriever(
-            similarity_top_k=settings.top_k,
-            filters=access_filters(settings.query_access),
-            vector_store_query_mode=self._store.query_mode,
+        self._chunks = ChunkSearch(
+            settings, self._store, self._embed, access_filters(settings.query_access)
         )
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
@@ -169,8 +164,7 @@ class QueryEngine:
             self._store.check_embedding(self._embed.model_name, len(query_vector))
             # An empty store names no model yet: check again once something is stored.
             self._embedding_checked = self._store.count() > 0
-        hits = self._retriever.retrieve(QueryBundle(question, embedding=query_vector))
-        return query_vector, hits
+        return query_vector, self._chunks.retrieve(QueryBundle(question, embedding=query_vector))
 {%- if cookiecutter.llm != "none" %}
 
     def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
@@ -273,6 +267,8 @@ def _passages_stream(
 
 
 def _source(number: int, hit: NodeWithScore) -> Source:
+    """A retrieved chunk as a source: its passage (the chunk between its neighbours) is what is read,
+    the chunk itself what is shown first."""
     meta = hit.node.metadata
     text = hit.node.get_content(metadata_mode=MetadataMode.NONE).strip()
     snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
@@ -281,7 +277,7 @@ def _source(number: int, hit: NodeWithScore) -> Source:
         title=str(meta.get("title", "")),
         uri=str(meta.get("uri", "")),
         section=str(meta.get("section", "")),
-        text=text,
+        text=str(meta.get("passage") or text).strip(),
         snippet=snippet,
         score=hit.score,
         document_id=str(meta.get("document_id", "")),

@@ -1,4 +1,5 @@
-"""Feedback tables: every question asked, its answer and sources, and the ratings people give.
+"""The project's database: every question asked, its answer and sources, the ratings people give,
+and the runs of the retrieval evaluation.
 
 Any SQLAlchemy URL works (SQLite by default). Tables are created on first use, and ``MIGRATIONS``
 brings an older database up to date, so a new release never breaks an existing one.
@@ -90,6 +91,37 @@ interactions = Table(
 ratings = Table("ratings", metadata, *_v1_rating_columns())
 
 
+def _v4_eval_tables(into: MetaData) -> tuple[Table, Table]:
+    runs = Table(
+        "eval_runs",
+        into,
+        Column("id", Integer, primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now, index=True),
+        Column("question_set", String(200), nullable=False),
+        Column("digest", String(64), nullable=False, index=True),  # of the question file
+        Column("config", JSON, nullable=False),  # model, pipeline, top_k, hybrid, ...
+        Column("figures", JSON, nullable=False),  # hit@k, MRR@10, latency percentiles
+    )
+    results = Table(
+        "eval_results",
+        into,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "run_id", ForeignKey("eval_runs.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
+        Column("case_id", String(200), nullable=False),
+        Column("kind", String(100), nullable=False),
+        Column("rank", Integer),  # of the first relevant chunk; NULL: not in the top 10
+        Column("latency_ms", Integer, nullable=False),
+        Column("retrieved", JSON, nullable=False),
+    )
+    return runs, results
+
+
+# v4: one row per evaluation run, one per question of it.
+eval_runs, eval_results = _v4_eval_tables(metadata)
+
+
 # The _v1_* column lists are the first released schema: never edit them. A schema change is a new
 # column above plus a new migration below.
 def _v1_create_tables(connection: Connection) -> None:
@@ -112,11 +144,18 @@ def _v3_add_complete(connection: Connection) -> None:
     )
 
 
+def _v4_create_eval_tables(connection: Connection) -> None:
+    v4 = MetaData()
+    _v4_eval_tables(v4)
+    v4.create_all(connection)
+
+
 # Append a function for each schema change; never edit or reorder the ones already released.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_create_tables,
     _v2_add_verified_from,
     _v3_add_complete,
+    _v4_create_eval_tables,
 ]
 
 
@@ -189,7 +228,7 @@ class FeedbackStore:
                     complete=answer.complete,
                 )
             )
-            return _new_id(result)
+            return inserted_id(result)
 
     def record_rating(self, interaction_id: int, score: int, comment: str | None = None) -> int:
         if score not in (1, -1):
@@ -207,7 +246,7 @@ class FeedbackStore:
                     comment=(comment or "").strip() or None,
                 )
             )
-            return _new_id(result)
+            return inserted_id(result)
 
     def update_rating(
         self, rating_id: int, score: int | None = None, comment: str | None = None
@@ -330,7 +369,7 @@ def _percentile(sorted_values: list[int], share: float) -> int | None:
     return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
 
 
-def _new_id(result: CursorResult[Any]) -> int:
+def inserted_id(result: CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None, "INSERT returned no primary key"
     return int(key[0])

@@ -1,12 +1,15 @@
 """Turn each supported file format into Markdown-style text, so one header-aware chunker serves all.
 
 HTML keeps its headings, lists and code blocks but loses navigation, scripts and page chrome;
-reStructuredText section titles become ``#`` headings; PDF pages become "Page N" sections; source
-code becomes one fenced block.
+Markdown and MDX lose their front matter (whose title names the page), imports and component tags;
+reStructuredText section titles become ``#`` headings; notebooks keep their Markdown and code cells;
+PDF pages become "Page N" sections; source code becomes one fenced block.
 """
 
 import io
+import json
 import re
+import tomllib
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,10 +17,12 @@ from typing import ClassVar
 
 # Part of every chunk's "pipeline" tag: raise it when a converter changes what it makes of a file, and
 # the next run re-reads and re-embeds every document.
-FORMATS_VERSION = 1
+FORMATS_VERSION = 2
 SUFFIX_FORMATS = {
     ".md": "markdown",
     ".markdown": "markdown",
+    ".mdx": "mdx",
+    ".ipynb": "notebook",
     ".rst": "rst",
     ".html": "html",
     ".htm": "html",
@@ -51,12 +56,159 @@ def to_markdown(text: str, fmt: str) -> tuple[str, str | None]:
         return html_to_markdown(text)
     if fmt == "rst":
         text = rst_to_markdown(text)
-    return text, first_heading(text)
+        return text, first_heading(text)
+    if fmt == "notebook":
+        return notebook_to_markdown(text)
+    return markdown_page(text, mdx=fmt == "mdx")
 
 
-def first_heading(markdown: str) -> str | None:
-    match = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", markdown, flags=re.MULTILINE)
+_ANY_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_TOP_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def first_heading(markdown: str, *, top_only: bool = False) -> str | None:
+    match = (_TOP_HEADING if top_only else _ANY_HEADING).search(markdown)
     return match.group(1).strip() if match else None
+
+
+_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\n(.*?)\n\1[ \t]*(\n|\Z)", re.DOTALL)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    """YAML (``---``) or TOML (``+++``) front matter, as Docusaurus, MkDocs, Hugo and Jekyll write
+    it, and the text after it. Front matter that does not parse is dropped all the same."""
+    match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if not match:
+        return {}, text
+    body = text.lstrip("\ufeff")[match.end() :]
+    try:
+        if match.group(1) == "+++":
+            meta: object = tomllib.loads(match.group(2))
+        else:
+            import yaml
+
+            meta = yaml.safe_load(match.group(2))
+    except Exception:  # YAML and TOML errors, and whatever a hostile file makes a parser raise
+        meta = {}
+    return (meta if isinstance(meta, dict) else {}), body
+
+
+def markdown_page(text: str, *, mdx: bool = False) -> tuple[str, str | None]:
+    """Markdown (or MDX) as text to embed, and its title: the front matter's, else the first ``#``.
+
+    The front matter's description opens the text. A heading below the top level is a section,
+    not the page's name, so it is never taken as the title.
+    """
+    meta, body = split_front_matter(text)
+    body = clean_markdown(body, mdx=mdx).strip()
+    title = _meta_text(meta, "title") or first_heading(body, top_only=True)
+    title = title or _meta_text(meta, "sidebar_label") or _meta_text(meta, "linkTitle")
+    if description := _meta_text(meta, "description"):
+        body = f"{description}\n\n{body}"
+    return body + "\n", title
+
+
+def _meta_text(meta: dict[str, object], key: str) -> str | None:
+    value = meta.get(key)
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+_MDX_STATEMENT = re.compile(r"^(import|export)\s")
+_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+_COMPONENT_TAG = re.compile(r"</?[A-Z][\w.]*(\s[^<>]*?)?/?>", re.DOTALL)
+_ANY_TAG = re.compile(r"</?[A-Za-z][\w.:-]*(\s[^<>]*?)?/?>", re.DOTALL)
+_HEADING_ID = re.compile(r"^(#{1,6}\s.*?)\s*[{]#[\w-]+\}\s*$")
+_ADMONITION = re.compile(r"^\s*:::+\s*(\w+)?\s*(?:\[(.*?)\]|(.*))$")
+
+
+def clean_markdown(text: str, *, mdx: bool = False) -> str:
+    """Markdown without what a docs site renders away: custom heading ids, admonition fences, and,
+    in MDX, ``import``/``export`` statements, ``{/* comments */}`` and JSX tags (their text stays).
+    Code blocks are left exactly as written."""
+    out: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+    statement_depth = 0  # open brackets of a multi-line MDX import or export
+
+    def flush() -> None:
+        if prose:
+            out.append(_clean_prose("\n".join(prose), mdx))
+            prose.clear()
+
+    for line in text.splitlines():
+        marker = re.match(r"^\s*(`{3,}|~{3,})", line)
+        if fence is not None:
+            out.append(line)
+            if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
+                fence = None
+            continue
+        if marker:
+            flush()
+            fence = marker.group(1)
+            out.append(line)
+            continue
+        if mdx and (statement_depth or _MDX_STATEMENT.match(line)):
+            statement_depth = max(0, statement_depth + _depth(line))
+            continue
+        prose.append(line)
+    flush()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
+
+
+def _depth(line: str) -> int:
+    return sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+
+
+def _clean_prose(text: str, mdx: bool) -> str:
+    if mdx:
+        text = _MDX_COMMENT.sub("", text)
+    # Inline code keeps its tags: `<Tabs>` in a sentence is about the tag.
+    parts = re.split(r"(`[^`\n]*`)", text)
+    tags = _ANY_TAG if mdx else _COMPONENT_TAG
+    text = "".join(part if part.startswith("`") else tags.sub("", part) for part in parts)
+    lines = []
+    for line in text.splitlines():
+        if heading := _HEADING_ID.match(line):
+            line = heading.group(1)
+        elif admonition := _ADMONITION.match(line):
+            kind, label = admonition.group(1), admonition.group(2) or admonition.group(3)
+            line = (
+                f"{kind.capitalize()}: {label.strip()}" if kind and label and label.strip() else ""
+            )
+            line = line or (f"{kind.capitalize()}:" if kind else "")
+        lines.append(line.rstrip() if line.strip() else "")
+    return "\n".join(lines)
+
+
+def notebook_to_markdown(raw: str) -> tuple[str, str | None]:
+    """A Jupyter notebook's Markdown cells as they are and its code cells fenced; outputs are left
+    out (they are results, often large, and rarely what a reader searches for).
+
+    Raises ``ValueError`` for a file that is not a notebook.
+    """
+    try:
+        notebook = json.loads(raw)
+        cells = notebook["cells"]
+        meta = notebook.get("metadata") or {}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a Jupyter notebook ({error})") from error
+    if not isinstance(cells, list):
+        raise ValueError("not a Jupyter notebook (its cells are not a list)")
+    language = str((meta.get("kernelspec") or {}).get("language") or "python")
+    parts = []
+    for cell in cells:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        text = "".join(source) if isinstance(source, list) else str(source)
+        if not text.strip():
+            continue
+        if cell.get("cell_type") == "markdown":
+            parts.append(clean_markdown(text))
+        elif cell.get("cell_type") == "code":
+            fence = "~~~~" if "```" in text else "```"
+            parts.append(f"{fence}{language}\n{text.rstrip()}\n{fence}")
+    body = "\n\n".join(parts)
+    title = _meta_text(meta, "title") or first_heading(body, top_only=True)
+    return body + "\n", title
 
 
 _RST_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:.])\1{2,}\s*$")

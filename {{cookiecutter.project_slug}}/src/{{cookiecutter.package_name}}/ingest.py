@@ -14,9 +14,9 @@ from pathlib import Path
 
 from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
-from .chunking import chunk_text
+from .chunking import Measure, chunk_text
 from .config import ChunkingStrategy, Settings
-from .embeddings import embedding_model
+from .embeddings import embedding_model, model_tokens
 from .planning import (
     BatchResult,
     IngestPlan,
@@ -99,7 +99,28 @@ def document_nodes(
         text, hidden = redact(text)
         if hidden:
             log.info("redacted %d e-mail addresses or secrets in %s", hidden, document.id)
-    chunks = chunk_text(text, settings.chunking, settings.chunk_size, settings.chunk_overlap)
+    tokenize, limit = model_tokens(settings)
+    pipeline = pipeline_of(settings)
+
+    def header(section: str) -> str:
+        """What is embedded before a chunk's text: its title and section."""
+        empty = chunk_node(
+            document,
+            "",
+            section_below_title(section, document.title),
+            0,
+            1,
+            "",
+            "",
+            pipeline=pipeline,
+        )
+        return empty.get_content(metadata_mode=MetadataMode.EMBED)
+
+    measure = Measure(tokenize, limit, header)
+    chunks = chunk_text(
+        text, settings.chunking, settings.chunk_size, settings.chunk_overlap, measure
+    )
+    texts = [chunk.text for chunk in chunks]
     return [
         chunk_node(
             document,
@@ -109,10 +130,35 @@ def document_nodes(
             len(chunks),
             ingested_at,
             run_id,
-            pipeline=pipeline_of(settings),
+            pipeline=pipeline,
+            passage=passage(texts, index, settings.passage_window),
         )
         for index, chunk in enumerate(chunks)
     ]
+
+
+def passage(texts: Sequence[str], index: int, window: int) -> str:
+    """Chunk ``index`` with ``window`` neighbours on each side, the text they share said once.
+
+    Chunks are embedded small, so that each vector stands for one thing, and read in their passage,
+    so that the reader (the language model, a person) sees the context of a match: small-to-big
+    retrieval, as LlamaIndex's sentence windows do it.
+    """
+    start, end = max(0, index - window), min(len(texts), index + window + 1)
+    joined = texts[start]
+    for text in texts[start + 1 : end]:
+        joined = join_overlapping(joined, text)
+    return joined
+
+
+def join_overlapping(first: str, second: str) -> str:
+    """``first`` then ``second``, less the start of ``second`` that ``first`` already ends with (the
+    overlap a splitter repeats)."""
+    probe = second[:40]
+    at = first.rfind(probe, max(0, len(first) - 4000)) if len(probe) == 40 else -1
+    if at >= 0 and second.startswith(first[at:]):
+        return first + second[len(first) - at :]
+    return f"{first}\n\n{second}"
 
 
 def run_ingest(

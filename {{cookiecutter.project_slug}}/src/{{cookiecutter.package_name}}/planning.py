@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from .chunking import CHUNKING_VERSION
 from .config import Settings
 from .formats import FORMATS_VERSION
 from .sources import SkippedFile, Source, Unchanged, source_configs
@@ -104,7 +105,7 @@ def pipeline_of(settings: Settings) -> str:
     redaction = "redacted" if settings.redact else "verbatim"
     return (
         f"{settings.chunking}/{settings.chunk_size}/{settings.chunk_overlap}/{redaction}"
-        f"/formats-{FORMATS_VERSION}"
+        f"/window-{settings.passage_window}/formats-{FORMATS_VERSION}/chunking-{CHUNKING_VERSION}"
     )
 
 

@@ -36,8 +36,9 @@ class DocumentStore(Protocol):
     def vector_store(self) -> "BasePydanticVectorStore": ...
 
     @property
-    def query_mode(self) -> "VectorStoreQueryMode":
-        """How questions are matched: vector search, or hybrid where the backend offers it."""
+    def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:
+        """How questions are matched: one ranked list per mode (vectors; keywords, or the backend's
+        own hybrid search, where it is on), fused by reciprocal rank when there are several."""
         ...
 
     def documents(self) -> dict[str, StoredDocument]: ...

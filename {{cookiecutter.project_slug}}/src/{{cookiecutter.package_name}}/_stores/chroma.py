@@ -48,10 +48,10 @@ class ChromaStore(RecordsEmbedding):
         return ChromaVectorStore(chroma_collection=self._collection)
 
     @property
-    def query_mode(self) -> "VectorStoreQueryMode":
+    def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:
         from llama_index.core.vector_stores.types import VectorStoreQueryMode
 
-        return VectorStoreQueryMode.DEFAULT  # Chroma offers vector search only
+        return (VectorStoreQueryMode.DEFAULT,)  # Chroma offers vector search only
 
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())

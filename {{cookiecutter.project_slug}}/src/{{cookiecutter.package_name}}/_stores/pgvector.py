@@ -61,10 +61,11 @@ class PgVectorStore(RecordsEmbedding):
         return self._vector_store
 
     @property
-    def query_mode(self) -> VectorStoreQueryMode:
+    def query_modes(self) -> tuple[VectorStoreQueryMode, ...]:
+        # Two ranked lists, fused by rank: LlamaIndex's own hybrid mode only concatenates them.
         if self._settings.hybrid_search:
-            return VectorStoreQueryMode.HYBRID
-        return VectorStoreQueryMode.DEFAULT
+            return (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.SPARSE)
+        return (VectorStoreQueryMode.DEFAULT,)
 
     def documents(self) -> dict[str, StoredDocument]:
         query = text(

@@ -92,9 +92,9 @@ def _stored(name: str) -> PropertySpec:
     return PropertySpec(name, DataType.TEXT, Tokenization.FIELD, filterable=False)
 
 
-# Every property a chunk carries: the lineage that ingestion writes (see ingest.chunk_node), what a
-# verified answer adds (interaction_id, sources_json), and LlamaIndex's own fields (text, the node as
-# JSON, and its document ids under three names). ingested_at is an ISO 8601 string in UTC, kept as text
+# Every property a chunk carries: the lineage that ingestion writes (see ingest.chunk_node) and the
+# passage it is read in, what a verified answer adds (interaction_id, sources_json), and LlamaIndex's
+# own fields (text, the node as JSON, and its document ids under three names). ingested_at is an ISO 8601 string in UTC, kept as text
 # on purpose: it sorts as it reads, and Weaviate's date type would reparse it.
 SCHEMA: tuple[PropertySpec, ...] = (
     _words("text"),
@@ -122,6 +122,7 @@ SCHEMA: tuple[PropertySpec, ...] = (
     ),
     _stored("_node_content"),
     _stored("sources_json"),
+    _stored("passage"),
 )
 DECLARED = frozenset(spec.name for spec in SCHEMA)
 
@@ -176,10 +177,11 @@ class WeaviateStore(RecordsEmbedding):
         return self._vector_store
 
     @property
-    def query_mode(self) -> VectorStoreQueryMode:
+    def query_modes(self) -> tuple[VectorStoreQueryMode, ...]:
+        # Weaviate fuses BM25 and vector results itself.
         if self._settings.hybrid_search:
-            return VectorStoreQueryMode.HYBRID
-        return VectorStoreQueryMode.DEFAULT
+            return (VectorStoreQueryMode.HYBRID,)
+        return (VectorStoreQueryMode.DEFAULT,)
 
     def documents(self) -> dict[str, StoredDocument]:
         objects = self._collection().iterator(return_properties=LINEAGE)

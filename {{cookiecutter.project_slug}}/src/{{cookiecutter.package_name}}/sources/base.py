@@ -104,7 +104,10 @@ def read_document(
             language = CODE_LANGUAGES[PurePosixPath(name).suffix.lower()]
             text, title = code_to_markdown(decoded, path, language), path
         else:
-            text, title = to_markdown(decoded, fmt)
+            try:
+                text, title = to_markdown(decoded, fmt)
+            except ValueError as error:  # a notebook that is not one
+                return SkippedFile(path, str(error))
     if not text.strip():
         return SkippedFile(path, "no text left after removing markup")
     return SourceDocument(

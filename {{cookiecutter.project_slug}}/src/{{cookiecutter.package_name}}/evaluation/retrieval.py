@@ -1,0 +1,32 @@
+"""Evaluate this project's own retrieval, as the app runs it, on a question set."""
+
+from collections.abc import Callable
+from typing import Any
+
+from ..config import Settings
+from ..planning import pipeline_of
+from .cases import QuestionSet
+from .runner import EvalRun, run_eval
+from .scoring import DEPTH
+
+
+def retrieval_config(settings: Settings) -> dict[str, Any]:
+    """What a run's figures depend on, saved with them so that two runs can be told apart."""
+    return {
+        "embedding_model": settings.embedding_model,
+        "pipeline": pipeline_of(settings),
+        "top_k": max(DEPTH, settings.top_k),
+{%- if cookiecutter.vector_store != "chroma" %}
+        "hybrid_search": settings.hybrid_search,
+{%- endif %}
+    }
+
+
+def evaluate_retrieval(
+    settings: Settings, question_set: QuestionSet, progress: Callable[[int], None] | None = None
+) -> EvalRun:
+    from ..engine import QueryEngine  # loads the embedding model
+
+    engine = QueryEngine(settings.model_copy(update={"top_k": max(DEPTH, settings.top_k)}))
+    engine.retrieve("warm-up")  # the first query pays for connections and checks: not measured
+    return run_eval(engine.retrieve, question_set, retrieval_config(settings), progress)

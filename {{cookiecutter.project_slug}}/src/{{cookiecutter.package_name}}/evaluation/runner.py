@@ -1,0 +1,117 @@
+"""Run a question set through retrieval, report the figures, and compare with an earlier run."""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..answers import Source
+from .cases import EvalCase, QuestionSet
+from .scoring import CUTOFFS, DEPTH, Scores, first_relevant, percentile, scores_by_kind
+
+# The figures a regression is judged on, and how far each may fall before a run fails.
+GATED = ("hit@5", "mrr@10")
+MAX_DROP = 0.02
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    kind: str
+    rank: int | None  # of the first relevant chunk, within the top 10
+    latency_ms: float
+    retrieved: list[str]  # "document_id › section" of the top results, for reading misses
+
+
+@dataclass
+class EvalRun:
+    question_set: str
+    digest: str
+    config: dict[str, Any]
+    results: list[CaseResult]
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def scores(self) -> Scores:
+        return Scores.of([result.rank for result in self.results])
+
+    @property
+    def by_kind(self) -> dict[str, Scores]:
+        return scores_by_kind([r.kind for r in self.results], [r.rank for r in self.results])
+
+    def latency_ms(self, share: float) -> float:
+        return percentile([result.latency_ms for result in self.results], share)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            **self.scores.as_dict(),
+            "latency_ms_p50": round(self.latency_ms(0.5), 1),
+            "latency_ms_p95": round(self.latency_ms(0.95), 1),
+        }
+
+
+def run_eval(
+    retrieve: Callable[[str], Sequence[Source]],
+    question_set: QuestionSet,
+    config: dict[str, Any],
+    progress: Callable[[int], None] | None = None,
+) -> EvalRun:
+    """Ask every question of the set; ``retrieve`` returns the ranked sources for a question."""
+    results = []
+    for case in question_set.cases:
+        started = time.perf_counter()
+        sources = list(retrieve(case.question))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        results.append(_result(case, sources, elapsed_ms))
+        if progress:
+            progress(1)
+    return EvalRun(question_set.name, question_set.digest, config, results)
+
+
+def _result(case: EvalCase, sources: list[Source], latency_ms: float) -> CaseResult:
+    retrieved = [
+        f"{source.document_id} › {source.section}" if source.section else source.document_id
+        for source in sources[:DEPTH]
+    ]
+    return CaseResult(case.id, case.kind, first_relevant(sources, case), latency_ms, retrieved)
+
+
+def report(run: EvalRun, questions: dict[str, str], misses: int = 10) -> str:
+    """The figures, by kind, and the first ``misses`` questions answered from elsewhere."""
+    header = "            " + "  ".join(f"hit@{k:<2}" for k in CUTOFFS) + "  MRR@10   n"
+    rows = [("all", run.scores), *run.by_kind.items()]
+    lines = [
+        f"{run.question_set}: {len(run.results)} questions, "
+        f"retrieval p50 {run.latency_ms(0.5):.0f} ms, p95 {run.latency_ms(0.95):.0f} ms",
+        header,
+    ]
+    for name, scores in rows:
+        figures = "  ".join(f"{scores.hits[k]:6.2f}" for k in CUTOFFS)
+        lines.append(f"{name[:11]:<11} {figures}  {scores.mrr:6.3f}  {scores.questions:>3}")
+    missed = [result for result in run.results if result.rank is None]
+    if missed and misses:
+        lines.append(f"\nnot in the top {DEPTH} ({len(missed)}):")
+        for result in missed[:misses]:
+            lines.append(f"  {result.case_id}: {questions.get(result.case_id, '')[:90]}")
+            lines += [f"      got {item}" for item in result.retrieved[:3]]
+    return "\n".join(lines)
+
+
+def compare(run: EvalRun, previous: dict[str, float], max_drop: float = MAX_DROP) -> list[str]:
+    """A line per figure that changed since ``previous``; regressions beyond ``max_drop`` say so."""
+    lines = []
+    for name, value in run.figures().items():
+        before = previous.get(name)
+        if before is None:
+            continue
+        change = value - before
+        regressed = name in GATED and change < -max_drop
+        mark = "  REGRESSION" if regressed else ""
+        lines.append(f"{name:<15} {before:8.3f} -> {value:8.3f} ({change:+.3f}){mark}")
+    return lines
+
+
+def regressed(run: EvalRun, previous: dict[str, float], max_drop: float = MAX_DROP) -> bool:
+    figures = run.figures()
+    return any(name in previous and figures[name] - previous[name] < -max_drop for name in GATED)

@@ -1,0 +1,1 @@
+"""Retrieval: candidates from the vector store, then the ranking rules that order them."""

@@ -1,0 +1,58 @@
+"""Ranking: several ranked lists fused into one, then rules applied to the candidates, in order:
+
+1. demoted documents (changelogs, archives: globs on document ids) go after every other match;
+2. no document holds more than ``per_document`` places, so one long page cannot crowd out the rest.
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
+
+from llama_index.core.schema import NodeWithScore
+
+RRF_K = 60  # the usual constant: a list's first places count most, its tail still a little
+
+
+def reciprocal_rank_fusion(lists: Sequence[Sequence[NodeWithScore]]) -> list[NodeWithScore]:
+    """One list from several (vectors, keywords), each hit scored by the sum of 1 / (K + rank) over
+    the lists that hold it. Ranks, not scores, are added: the lists' scores have unlike scales."""
+    fused: dict[str, float] = {}
+    hits: dict[str, NodeWithScore] = {}
+    for ranked in lists:
+        for position, hit in enumerate(ranked, 1):
+            key = hit.node.node_id
+            fused[key] = fused.get(key, 0.0) + 1 / (RRF_K + position)
+            hits.setdefault(key, hit)
+    order = sorted(fused, key=lambda key: fused[key], reverse=True)
+    return [NodeWithScore(node=hits[key].node, score=fused[key]) for key in order]
+
+
+def document_of(hit: NodeWithScore) -> str:
+    return str(hit.node.metadata.get("document_id", hit.node.node_id))
+
+
+def is_demoted(document_id: str, patterns: Sequence[str]) -> bool:
+    """Case-insensitive globs on ``source:path`` ids, so "*changelog*" finds CHANGELOG.md too."""
+    lowered = document_id.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
+
+
+def rank(
+    hits: Sequence[NodeWithScore], *, demote: Sequence[str], per_document: int, limit: int
+) -> list[NodeWithScore]:
+    """The best ``limit`` hits of ``hits`` (best first) under the rules above."""
+    kept = [hit for hit in hits if not is_demoted(document_of(hit), demote)]
+    kept += [hit for hit in hits if is_demoted(document_of(hit), demote)]
+    places: Counter[str] = Counter()
+    ranked = []
+    for hit in kept:
+        document = document_of(hit)
+        if places[document] < per_document:
+            places[document] += 1
+            ranked.append(hit)
+    return ranked[:limit]
+
+
+def candidate_count(top_k: int) -> int:
+    """How many candidates to fetch so that the rules still leave ``top_k`` results."""
+    return min(max(3 * top_k, 20), 100)
