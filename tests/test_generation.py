@@ -28,6 +28,7 @@ COMMON_FILES = {
     "eval/questions.jsonl",
     "tests/fixtures/questions.jsonl",
     "airflow/pools.json",
+    "dags/evaluate.py",
     "dags/feedback.py",
     "dags/ingest.py",
     *(
@@ -57,6 +58,8 @@ COMMON_FILES = {
             "engine",
             "evaluation/__init__",
             "evaluation/cases",
+            "evaluation/experiments",
+            "evaluation/proposals",
             "evaluation/records",
             "evaluation/retrieval",
             "evaluation/runner",

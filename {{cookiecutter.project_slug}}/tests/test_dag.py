@@ -47,7 +47,7 @@ def run(
     return result
 
 
-@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py"])
+@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py", "evaluate.py"])
 def test_parsing_a_dag_imports_no_heavy_libraries(dag_file: str) -> None:
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
@@ -216,3 +216,36 @@ def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None
         {"question": "Where are the ratings stored?", "comment": "too vague"}
     ]
     assert usage["since"] < datetime.now(UTC).isoformat()
+
+
+def test_the_evaluate_dag_compares_configurations_and_fails_on_a_regression(
+    dags: dict[str, Any], settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.package_name }}.evaluation.records import EvalRecords
+    from {{ cookiecutter.package_name }}.evaluation.runner import CaseResult, EvalRun
+    from {{ cookiecutter.package_name }}.ingest import run_ingest
+
+    run_ingest(settings)
+    monkeypatch.setenv(
+        "RAG_EVAL_QUESTIONS", str(PROJECT / "tests" / "fixtures" / "questions.jsonl")
+    )
+    dag = dags["evaluate_retrieval"]
+    chunks = open_store(settings).count()
+    configurations = [{}, {"top_k": 2}, {"chunk_size": 128}]
+    dag_run = dag.test(run_conf={**dag.params.dump(), "configurations": configurations})
+    assert dag_run.state == "success"
+    results = dag_run.get_task_instance("check").xcom_pull(task_ids="check")
+    assert [r["configuration"] for r in results] == configurations
+    own, _, small = (r["figures"] for r in results)
+    assert own["hit@10"] >= 0.9 and own["mrr@10"] > 0
+    assert small != own  # evaluated on an index chunked its own way...
+    assert open_store(settings).count() == chunks  # ...beside the project's, untouched
+
+    # The project's own configuration did better before: the next run fails, and so alerts.
+    records = EvalRecords(settings.feedback_url)
+    earlier = records.get(results[0]["run_id"])
+    perfect = [CaseResult(f"s{n:02}", "fact", 1, 1.0, []) for n in range(1, 17)]
+    records.save(EvalRun("questions", earlier.digest, earlier.config, perfect))
+    failed = dag.test(run_conf={**dag.params.dump(), "configurations": [{}]})
+    assert failed.state == "failed"
+    assert failed.get_task_instance("check").state == "failed"

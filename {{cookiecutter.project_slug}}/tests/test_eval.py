@@ -105,3 +105,53 @@ def test_eval_fails_on_a_regression_and_on_a_bad_file(
     broken.write_text('{"question": "no answer key"}\n')
     refused = runner.invoke(app, ["eval", str(broken)])
     assert refused.exit_code == 2 and "line 1" in refused.output
+
+
+def test_an_experiment_changes_only_retrieval_settings_and_chunks_into_its_own_index(
+    settings: Settings,
+) -> None:
+    from {{ cookiecutter.package_name }}.evaluation.experiments import ConfigurationError, configured
+
+    assert configured(settings, {"top_k": 8}).collection == settings.collection
+    rechunked = configured(settings, {"chunk_size": 128})
+    assert rechunked.chunk_size == 128 and rechunked.collection.startswith(
+        f"{settings.collection}_eval_"
+    )
+    with pytest.raises(ConfigurationError, match="cannot change collection"):
+        configured(settings, {"collection": "docs", "top_k": 3})
+    with pytest.raises(ConfigurationError, match="invalid configuration"):
+        configured(settings, {"top_k": 0})
+
+
+def test_answers_rated_helpful_become_proposed_cases_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from {{ cookiecutter.package_name }}.answers import Answer
+    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+
+    store = FeedbackStore(settings.feedback_url)
+    cited = source(
+        1, "local:chunking.rst", "The code strategy keeps functions whole: use it for code."
+    )
+    other = source(2, "local:faq.txt", "Ratings are stored with the question.")
+    question = "Which chunking strategy suits a repository of code?"
+    helpful = store.record_interaction(
+        Answer(question, "The code strategy [1].", [cited, other], "llm", "m", None, 90)
+    )
+    store.record_rating(helpful, 1)
+    store.record_rating(helpful, 1)
+    once = store.record_interaction(
+        Answer(
+            "Where are ratings kept?", "In the database [2].", [cited, other], "llm", "m", None, 90
+        )
+    )
+    store.record_rating(once, 1)  # one vote: below the default bar of two
+
+    output = tmp_path / "proposed.jsonl"
+    result = CliRunner().invoke(app, ["propose-eval-cases", "--output", str(output)])
+    assert result.exit_code == 0 and "1 new proposals" in result.output
+    (case,) = load_cases(output).cases
+    assert case.question == question and case.expected_documents == ("local:chunking.rst",)
+    assert "strategy" in case.keywords and first_relevant([cited], case) == 1
+    again = CliRunner().invoke(app, ["propose-eval-cases", "--output", str(output)])
+    assert "0 new proposals" in again.output

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,6 +139,26 @@ def test_usage_reports_answers_ratings_and_unhelpful_questions(store: FeedbackSt
     assert usage.not_helpful_questions == [{"question": "B?", "comment": "missing page"}]
     assert "3 questions" in usage.as_text()
     assert store.usage(since=datetime.now(UTC) + timedelta(days=1)).questions == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "sound"),
+    [
+        ("Use pip [1].", True),
+        ("Use pip [1][2].", False),  # one source was given: [2] is made up
+        ("Use pip [0].", False),
+        ("Use pip.", False),  # no citation at all
+        ("See [the guide](https://x.dev/[1]) [1].", True),
+    ],
+)
+def test_generated_answers_whose_citations_are_not_sound_are_counted(
+    store: FeedbackStore, text: str, sound: bool
+) -> None:
+    generated = answer("Q?")
+    store.record_interaction(replace(generated, text=text))
+    store.record_interaction(answer("P?", "passages"))  # passages carry no citations: not counted
+    usage = store.usage(since=datetime.now(UTC) - timedelta(days=1))
+    assert usage.unsound_citations == (0 if sound else 1)
 
 
 def test_the_feedback_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:

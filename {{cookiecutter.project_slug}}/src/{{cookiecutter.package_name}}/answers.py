@@ -1,12 +1,25 @@
 """What an answer is, shared by the engine, the feedback store, the UI and the CLI. It imports nothing
 heavy, so a front end can check a question before it loads a model."""
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 Mode = Literal["llm", "passages", "verified"]
+# "[3]", but not a Markdown link's "[text](url)" nor the inside of "[[3]]".
+CITATION = re.compile(r"(?<!\[)\[(\d{1,3})\](?![(\]])")
+
+
+def cited_numbers(text: str) -> list[int]:
+    return [int(number) for number in CITATION.findall(text)]
+
+
+def citations_are_sound(text: str, source_count: int) -> bool:
+    """Whether an answer cites at least one source and only sources it was given (1..count)."""
+    numbers = cited_numbers(text)
+    return bool(numbers) and all(1 <= number <= source_count for number in numbers)
 
 
 class QuestionError(ValueError):

@@ -173,8 +173,27 @@ def evaluate(
         console.out("\n".join(compare_runs(run, previous.figures, max_drop)), highlight=False)
     if save:
         console.print(f"saved as evaluation run {records.save(run)}")
-    if previous and regressed(run, previous.figures, max_drop):
+    if previous and regressed(run.figures(), previous.figures, max_drop):
         raise typer.Exit(1)
+
+
+@app.command("propose-eval-cases")
+def propose_eval_cases(
+    output: Annotated[Path, typer.Option(help="Proposals are appended here, to review.")] = Path(
+        "eval/proposed.jsonl"
+    ),
+    min_net_score: Annotated[
+        int, typer.Option(min=1, help="Helpful minus unhelpful ratings an answer needs.")
+    ] = 2,
+) -> None:
+    """Propose evaluation cases from answers rated helpful; move the good ones into the set."""
+    from .evaluation.proposals import propose_cases
+    from .feedback import FeedbackStore
+
+    settings = Settings()
+    store = FeedbackStore(settings.feedback_url)
+    added = propose_cases(store, settings.eval_questions, output, min_net_score)
+    console.print(f"{added} new proposals in {output}", highlight=False)
 
 
 @app.command()

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from .answers import citations_are_sound
 from .private_files import private_file
 
 if TYPE_CHECKING:
@@ -190,13 +191,16 @@ class Usage:
     latency_ms_p50: int | None
     latency_ms_p95: int | None
     not_helpful_questions: list[dict[str, str]]  # the newest first: where the docs fall short
+    # Language-model answers that cite no source, or a source number they were not given.
+    unsound_citations: int = 0
 
     def as_text(self) -> str:
         lines = [
             f"since {self.since}: {self.questions} questions "
             f"({', '.join(f'{mode} {n}' for mode, n in sorted(self.answered_by.items())) or 'none'}), "
             f"{self.helpful} helpful and {self.not_helpful} not helpful ratings, "
-            f"latency p50 {self.latency_ms_p50} ms, p95 {self.latency_ms_p95} ms"
+            f"latency p50 {self.latency_ms_p50} ms, p95 {self.latency_ms_p95} ms, "
+            f"{self.unsound_citations} generated answers citing no source or one not given"
         ]
         lines += [
             f"  not helpful: {item['question']!r} {item['comment']}".rstrip()
@@ -277,12 +281,23 @@ class FeedbackStore:
         """
         return self._net_positive(min_net_score=min_net_score, modes=("llm",), complete_only=True)
 
+    def helpful_answers(self, min_net_score: int = 1) -> list[RatedAnswer]:
+        """Whole answers, generated or passages, rated helpful on balance: one per question."""
+        return self._net_positive(
+            min_net_score=min_net_score, modes=("llm", "passages"), complete_only=True
+        )
+
     def usage(self, since: datetime) -> Usage:
         """What happened since ``since``: questions, how they were answered, ratings, latency."""
         with self.engine.connect() as connection:
             asked = connection.execute(
                 select(interactions.c.mode, interactions.c.latency_ms).where(
                     interactions.c.created_at >= since
+                )
+            ).all()
+            generated = connection.execute(
+                select(interactions.c.answer, interactions.c.sources).where(
+                    interactions.c.created_at >= since, interactions.c.mode == "llm"
                 )
             ).all()
             votes = connection.execute(
@@ -308,6 +323,9 @@ class FeedbackStore:
                 for vote in votes
                 if vote.score < 0
             ][:20],
+            unsound_citations=sum(
+                1 for answer, cited in generated if not citations_are_sound(answer, len(cited))
+            ),
         )
 
     def _net_positive(

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 from gradio.components.chatbot import ExampleMessage
 
-from .answers import Answer, QuestionError, Source
+from .answers import CITATION, Answer, QuestionError, Source
 from .config import Settings
 from .engine import QueryEngine
 from .feedback import FeedbackStore
@@ -57,7 +57,7 @@ def link_citations(text: str, sources: list[Source]) -> str:
         number = int(match.group(1))
         return f"[[{number}]]({links[number]})" if number in links else match.group(0)
 
-    return re.sub(r"(?<!\[)\[(\d{1,2})\](?![(\]])", link, text)
+    return CITATION.sub(link, text)
 
 
 def plain_text(markdown: str) -> str:

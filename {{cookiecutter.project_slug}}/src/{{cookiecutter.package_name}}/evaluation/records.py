@@ -8,13 +8,25 @@ from sqlalchemy import select
 from ..feedback import FeedbackStore, eval_results, eval_runs, inserted_id
 from .runner import EvalRun
 
+RUNS_SEARCHED = 200  # for the last run of one configuration among other experiments' runs
+
 
 @dataclass(frozen=True)
 class SavedRun:
     id: int
     created_at: str
+    digest: str
     config: dict[str, Any]
     figures: dict[str, float]
+
+
+COLUMNS = (
+    eval_runs.c.id,
+    eval_runs.c.created_at,
+    eval_runs.c.digest,
+    eval_runs.c.config,
+    eval_runs.c.figures,
+)
 
 
 class EvalRecords:
@@ -49,16 +61,27 @@ class EvalRecords:
             )
         return run_id
 
-    def last(self, digest: str) -> SavedRun | None:
-        """The newest saved run over the same question file."""
+    def last(
+        self, digest: str, config: dict[str, Any] | None = None, before: int | None = None
+    ) -> SavedRun | None:
+        """The newest saved run over the same question file (and with the same ``config``, if
+        given), older than run ``before`` if given."""
         query = (
-            select(eval_runs.c.id, eval_runs.c.created_at, eval_runs.c.config, eval_runs.c.figures)
+            select(*COLUMNS)
             .where(eval_runs.c.digest == digest)
             .order_by(eval_runs.c.id.desc())
-            .limit(1)
+            .limit(RUNS_SEARCHED)
         )
+        if before is not None:
+            query = query.where(eval_runs.c.id < before)
         with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
-            return None
-        return SavedRun(row.id, row.created_at.isoformat(), row.config, row.figures)
+            rows = connection.execute(query).all()
+        for row in rows:
+            if config is None or row.config == config:
+                return SavedRun(row.id, row.created_at.isoformat(), *row[2:])
+        return None
+
+    def get(self, run_id: int) -> SavedRun:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(*COLUMNS).where(eval_runs.c.id == run_id)).one()
+        return SavedRun(row.id, row.created_at.isoformat(), *row[2:])

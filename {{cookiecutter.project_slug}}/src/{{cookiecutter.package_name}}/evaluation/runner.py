@@ -99,19 +99,26 @@ def report(run: EvalRun, questions: dict[str, str], misses: int = 10) -> str:
 
 
 def compare(run: EvalRun, previous: dict[str, float], max_drop: float = MAX_DROP) -> list[str]:
-    """A line per figure that changed since ``previous``; regressions beyond ``max_drop`` say so."""
-    lines = []
-    for name, value in run.figures().items():
-        before = previous.get(name)
-        if before is None:
-            continue
-        change = value - before
-        regressed = name in GATED and change < -max_drop
-        mark = "  REGRESSION" if regressed else ""
-        lines.append(f"{name:<15} {before:8.3f} -> {value:8.3f} ({change:+.3f}){mark}")
-    return lines
-
-
-def regressed(run: EvalRun, previous: dict[str, float], max_drop: float = MAX_DROP) -> bool:
+    """A line per figure since ``previous``; those that fell beyond ``max_drop`` say so."""
     figures = run.figures()
-    return any(name in previous and figures[name] - previous[name] < -max_drop for name in GATED)
+    fallen = _regressions(figures, previous, max_drop)
+    return [
+        f"{name:<15} {previous[name]:8.3f} -> {value:8.3f} ({value - previous[name]:+.3f})"
+        + ("  REGRESSION" if name in fallen else "")
+        for name, value in figures.items()
+        if name in previous
+    ]
+
+
+def regressed(figures: dict[str, float], previous: dict[str, float], max_drop: float) -> bool:
+    return bool(_regressions(figures, previous, max_drop))
+
+
+def _regressions(
+    figures: dict[str, float], previous: dict[str, float], max_drop: float
+) -> set[str]:
+    return {
+        name
+        for name in GATED
+        if name in previous and name in figures and figures[name] - previous[name] < -max_drop
+    }
