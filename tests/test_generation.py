@@ -73,6 +73,7 @@ COMMON_FILES = {
             "retrieval/__init__",
             "retrieval/ranking",
             "retrieval/search",
+            "retrieval/standing",
             "sources/__init__",
             "sources/base",
             "sources/config",

@@ -51,7 +51,7 @@ def evaluate_retrieval() -> None:
     # Each configuration loads the embedding model and may build an index: the embedding pool caps them.
     @task(pool=EMBEDDINGS_POOL, multiple_outputs=False)
     def evaluate(configuration: dict[str, Any]) -> dict[str, Any]:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from {{ cookiecutter.package_name }}.config import Settings
         from {{ cookiecutter.package_name }}.evaluation.cases import CaseError, load_cases
@@ -74,7 +74,7 @@ def evaluate_retrieval() -> None:
 
     @task(retries=0, multiple_outputs=False)  # a regression is a finding, not a fault to retry
     def check(mapped: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from {{ cookiecutter.package_name }}.config import Settings
         from {{ cookiecutter.package_name }}.evaluation.experiments import regression

@@ -10,6 +10,8 @@ question gets one back at once) and withdraws those whose ratings turned negativ
 {%- endif %}
 logs and returns what happened over the last `report_days` days: questions, how they were answered,
 ratings, latency, and the questions whose answers were rated not helpful (where the docs fall short).
+**rank_sources** counts, per document, the helpful and unhelpful answers that cited it: retrieval
+raises the first a little and lowers the second a little (bounded), beside a maintainer's pins and hides.
 """
 
 from datetime import timedelta
@@ -59,11 +61,22 @@ def feedback_loop() -> None:
         )
         print(usage.as_text())
         return asdict(usage)
+
+    @task(multiple_outputs=False)  # one XCom: the counts
+    def rank_sources() -> dict[str, int]:
+        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+        from {{ cookiecutter.package_name }}.retrieval.standing import refresh_standings
+
+        summary = refresh_standings(FeedbackStore(Settings().feedback_url))
+        print(f"documents rated through answers: {summary}")
+        return summary
 {% if cookiecutter.llm != "none" %}
     promote_answers() >> usage_report()
 {%- else %}
     usage_report()
 {%- endif %}
+    rank_sources()
 
 
 feedback_loop()

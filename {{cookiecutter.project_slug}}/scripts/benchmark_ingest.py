@@ -8,8 +8,9 @@ On a copy of the corpus, in collections of its own (the project's index is not t
 2. the end-to-end time of a real `airflow dags test ingest_docs` run, and its ratio to (1);
 3. a re-run with nothing changed, as a share of (2); then a run with 1 % of the pages changed;
 4. peak memory (RSS) of the DAG run at 1x and SCALE x the corpus;
-5. with QUESTIONS, retrieval quality for each chunking strategy, scored as the ``eval`` command
-   scores it: hit@1/3/5/10 and MRR@10, overall and by kind, and retrieval latency.
+5. with QUESTIONS, retrieval quality scored as the ``eval`` command scores it, one row per stage of
+   the retrieval pipeline (each adds one thing to the one before), then for each chunking strategy:
+   hit@1/3/5/10, MRR@10 and retrieval latency.
 """
 
 import argparse
@@ -31,13 +32,24 @@ from {{ cookiecutter.package_name }}.chunking import STRATEGIES
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.embeddings import embedding_model
 from {{ cookiecutter.package_name }}.evaluation.cases import QuestionSet, load_cases
+from {{ cookiecutter.package_name }}.evaluation.experiments import run_experiment
 from {{ cookiecutter.package_name }}.evaluation.retrieval import evaluate_retrieval
-from {{ cookiecutter.package_name }}.evaluation.runner import report
+from {{ cookiecutter.package_name }}.evaluation.runner import EvalRun, report
 from {{ cookiecutter.package_name }}.ingest import document_nodes, run_ingest
 from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
 from {{ cookiecutter.package_name }}.store import open_store
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The retrieval pipeline stage by stage, each row adding one thing to the row before it.
+PLAIN = {"passage_window": 0, "max_chunks_per_document": 50, "demote_documents": []}
+STAGES: list[tuple[str, dict[str, Any]]] = [
+    ("chunks as embedded", PLAIN),
+    ("+ passages", {**PLAIN, "passage_window": 1}),
+    ("+ ranking rules", {}),
+{%- if cookiecutter.vector_store != "chroma" %}
+    ("+ hybrid search", {"hybrid_search": True}),
+{%- endif %}
+]
 COLLECTION_PREFIX = "{% if cookiecutter.vector_store == 'weaviate' %}Bench_{% else %}bench_{% endif %}"
 # Runs the command and prints the peak RSS (KiB) of it and its children, as the kernel counts it.
 PEAK_RSS = (
@@ -208,6 +220,7 @@ class Benchmark:
             f"\nretrieval on {len(questions.cases)} questions (chunk size {settings.chunk_size} "
             f"tokens, overlap {settings.chunk_overlap})"
         )
+        self.stages(questions)
         for strategy in self.args.strategies.split(","):
             # The DAG run's index serves its own strategy; the last run's edits are undone first.
             name = "e2e" if strategy == settings.chunking else strategy
@@ -216,6 +229,14 @@ class Benchmark:
             )
             run_ingest(tuned, folder=self.corpus)
             self.score(strategy, tuned, questions)
+
+    def stages(self, questions: QuestionSet) -> None:
+        """One row per stage, on the DAG run's index (stages that chunk otherwise get their own)."""
+        base = Settings(_env_file=None, collection=self.env("e2e")["RAG_COLLECTION"])
+        print(f"\n{'stage':<22} hit@1  hit@5  hit@10  MRR@10  p50 ms  p95 ms")
+        for name, overrides in STAGES:
+            run, _ = run_experiment(base, overrides, questions)
+            print(stage_row(name, run))
 
     def score(self, strategy: str, settings: Settings, questions: QuestionSet) -> None:
         run = evaluate_retrieval(settings, questions)
@@ -239,6 +260,15 @@ class DagRun:
             f"{self.run_s:.1f} s DAG run, {self.wall_s:.1f} s whole command, "
             f"peak {self.peak_mb:,.0f} MB"
         )
+
+
+def stage_row(name: str, run: EvalRun) -> str:
+    figures = run.figures()
+    hits = "  ".join(f"{figures[f'hit@{k}']:5.2f}" for k in (1, 5, 10))
+    return (
+        f"{name:<22} {hits}  {figures['mrr@10']:6.3f}  {figures['latency_ms_p50']:6.0f}  "
+        f"{figures['latency_ms_p95']:6.0f}"
+    )
 
 
 def parse_time(value: str) -> datetime:

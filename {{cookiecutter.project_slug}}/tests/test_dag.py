@@ -197,7 +197,8 @@ def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None
 {%- if cookiecutter.llm != "none" %}
     run(dags["ingest_docs"])
     answer = QueryEngine(settings).ask("Where are the ratings stored?")
-    answer.mode = "llm"  # as if a language model had written it
+    answer.mode = "llm"  # as if a language model had written it, citing its first source
+    answer.text = "In the feedback database [1]."
 {%- else %}
     answer = QueryEngine(settings).ask("Where are the ratings stored?")
 {%- endif %}
@@ -216,6 +217,15 @@ def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None
         {"question": "Where are the ratings stored?", "comment": "too vague"}
     ]
     assert usage["since"] < datetime.now(UTC).isoformat()
+    cited = answer.sources[0].document_id
+    ranked = run(dags["feedback_loop"], result_of="rank_sources")
+{%- if cookiecutter.llm != "none" %}
+    assert ranked == {"documents": 1, "raised": 0, "lowered": 0}  # one vote each way
+    assert feedback.standings() == {cited: (1, 1)}
+{%- else %}
+    assert ranked["documents"] == ranked["lowered"] > 0  # every passage shown was not helpful
+    assert feedback.standings()[cited] == (0, 1)
+{%- endif %}
 
 
 def test_the_evaluate_dag_compares_configurations_and_fails_on_a_regression(

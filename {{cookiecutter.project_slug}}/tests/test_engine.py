@@ -7,7 +7,7 @@ import os
 {%- endif %}
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 {%- endif %}
 
 import pytest
@@ -72,6 +72,40 @@ def test_without_a_language_model_the_answer_is_passages_saying_why_in_plain_wor
     assert f"[1] {answer.sources[0].title}" in answer.text
     assert answer.sources[0].uri in answer.text  # where each passage comes from
     assert answer.text.count(answer.sources[0].text) == 1
+
+
+{%- if cookiecutter.embeddings == "local" %}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the best recipe for sourdough bread?",
+        "Who won the football world cup in 1998?",
+        "How far is the moon from the earth?",
+    ],
+)
+def test_a_question_the_docs_do_not_cover_is_said_to_be_so(
+    engine: QueryEngine, question: str
+) -> None:
+    from {{ cookiecutter.package_name }}.engine import WEAK_NOTICE
+
+    answer = engine.ask(question)
+    assert answer.mode == "passages" and answer.notice == WEAK_NOTICE
+    assert (
+        answer.text.startswith(f"_{WEAK_NOTICE}_") and answer.sources
+    )  # the closest, shown as such
+
+
+def test_every_question_of_the_sample_set_counts_as_covered(engine: QueryEngine) -> None:
+    from {{ cookiecutter.package_name }}.engine import WEAK_NOTICE
+    from {{ cookiecutter.package_name }}.evaluation.cases import load_cases
+
+    from .conftest import PROJECT
+
+    for case in load_cases(PROJECT / "tests" / "fixtures" / "questions.jsonl").cases:
+        assert engine.ask(case.question).notice != WEAK_NOTICE, case.question
+{%- endif %}
 
 
 def test_a_follow_up_is_searched_with_its_conversation(engine: QueryEngine) -> None:
@@ -161,6 +195,62 @@ def test_an_upstream_error_never_shows_or_logs_the_key(
     assert answer.notice == UNAVAILABLE_NOTICE
     assert "500" in caplog.text  # the failure is logged ...
     assert key not in caplog.text and key not in answer.text  # ... without the key
+
+
+class RephrasingServer(BaseHTTPRequestHandler):
+    """An LLM server whose every chat reply is two search queries; it keeps the requests it got."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+    reply = "1. How many chunks are retrieved for each question?\n- Which setting is RAG_TOP_K?"
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.requests.append(json.loads(self.rfile.read(length)))
+        message = {"role": "assistant", "content": self.reply}
+        body = {
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_rephrasings_from_the_model_are_searched_too(sample_index: Settings) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RephrasingServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = sample_index.model_copy(
+        update={
+            "openai_api_key": SecretStr("sk-test"),
+            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+            "multi_query": 2,
+        }
+    )
+    question = "What is a good name for a cat?"
+    try:
+        plain = QueryEngine(settings.model_copy(update={"multi_query": 0})).retrieve(question)
+        fused = QueryEngine(settings).retrieve(question)
+    finally:
+        server.shutdown()
+    assert "RAG_TOP_K" not in plain[0].snippet
+    assert "RAG_TOP_K" in fused[0].snippet  # found through the rephrasings
+    (sent,) = RephrasingServer.requests
+    assert sent["messages"][-1]["content"] == question
+
+
+def test_rephrasings_are_read_one_a_line_without_list_marks() -> None:
+    from {{ cookiecutter.package_name }}.engine import rephrasings
+
+    reply = '1. first query\n- "second query"\n\nfirst query\nThe Question\n3) third\nfourth'
+    assert rephrasings(reply, "the question", 3, 1000) == ["first query", "second query", "third"]
 {%- endif %}
 
 

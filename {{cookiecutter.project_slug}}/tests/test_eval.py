@@ -79,6 +79,7 @@ def test_eval_scores_the_shipped_questions_and_compares_with_the_last_run(
     assert first.exit_code == 0, first.output
     assert "questions: 16 questions" in first.output and "MRR@10" in first.output
     assert "saved as evaluation run 1" in first.output
+    assert "closest chunk's similarity: lowest 0." in first.output
     (run,) = [line.split() for line in first.output.splitlines() if line.startswith("all ")]
     hit_at_10 = float(run[4])
     assert hit_at_10 >= 0.9  # the sample questions are answerable from the sample docs
@@ -104,7 +105,7 @@ def test_eval_fails_on_a_regression_and_on_a_bad_file(
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"question": "no answer key"}\n')
     refused = runner.invoke(app, ["eval", str(broken)])
-    assert refused.exit_code == 2 and "line 1" in refused.output
+    assert refused.exit_code == 2 and "broken.jsonl, line 1:" in " ".join(refused.output.split())
 
 
 def test_an_experiment_changes_only_retrieval_settings_and_chunks_into_its_own_index(

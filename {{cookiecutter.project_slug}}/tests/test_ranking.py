@@ -1,13 +1,19 @@
 """Ranking rules: fused lists, demoted pages, and a cap on each document's places."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from llama_index.core.schema import NodeWithScore, TextNode
+from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.answers import Answer
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.engine import QueryEngine
+from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.ingest import run_ingest
 from {{ cookiecutter.package_name }}.retrieval.ranking import is_demoted, rank, reciprocal_rank_fusion
+from {{ cookiecutter.package_name }}.retrieval.standing import MAX_BOOST, boost, refresh_standings, tally
 
 
 def hit(chunk: str, document: str, score: float = 0.5) -> NodeWithScore:
@@ -68,3 +74,65 @@ def test_a_changelog_does_not_crowd_out_the_page_that_explains(
         )
     ).retrieve("How do I choose a chunking strategy for a run?")
     assert [s.document_id for s in undemoted].count("local:CHANGELOG.md") >= 2  # the defect
+
+
+def test_a_boost_is_bounded_and_small_while_votes_are_few() -> None:
+    assert boost(0, 0) == 0
+    assert 0 < boost(1, 0) < MAX_BOOST / 4  # one vote moves little
+    assert boost(1000, 0) < MAX_BOOST and boost(0, 1000) > -MAX_BOOST
+    assert tally([(["local:a", "local:b"], 2), (["local:a"], -1), (["local:c"], 0)]) == {
+        "local:a": (1, 1),
+        "local:b": (1, 0),
+    }
+
+
+def test_standing_reorders_close_matches_only() -> None:
+    hits = [hit("a", "local:a", 0.60), hit("b", "local:b", 0.58), hit("c", "local:c", 0.40)]
+    up = {"local:b": 1 + MAX_BOOST, "local:c": 1 + MAX_BOOST, "local:a": 1 - MAX_BOOST}
+    assert ids(rank(hits, demote=[], per_document=3, limit=3, multipliers=up)) == ["b", "a", "c"]
+    hidden = rank(hits, demote=[], per_document=3, limit=3, hidden={"local:a"})
+    assert ids(hidden) == ["b", "c"]
+
+
+BACKUP_DOCS = {
+    "alpha.md": "# Backups\n\nTake a nightly backup of the database with the backup tool, keep seven.",
+    "beta.md": "# Backups\n\nTake a nightly backup of the database with the dump tool, keep seven.",
+    "gamma.md": "# Monitoring\n\nWatch the disk usage of the server and alert when it runs high.",
+}
+BACKUP_QUESTION = "How do I take a nightly backup of the database?"
+
+
+def test_ratings_of_the_answers_that_cite_a_document_move_it_within_a_bound(
+    settings: Settings, docs: Path
+) -> None:
+    for sample in docs.iterdir():  # only these three documents, so every one is ranked
+        sample.unlink()
+    for name, text in BACKUP_DOCS.items():
+        (docs / name).write_text(text)
+    run_ingest(settings)
+    before = QueryEngine(settings).retrieve(BACKUP_QUESTION)
+    scores = {s.document_id: s.score or 0.0 for s in before}
+    first, second = before[0].document_id, before[1].document_id
+    assert {first, second} == {"local:alpha.md", "local:beta.md"}
+    assert scores["local:gamma.md"] < 0.8 * scores[first]  # far below: no rating may lift it
+
+    store = FeedbackStore(settings.feedback_url)
+    source = {s.document_id: s for s in before}
+
+    def rate(document: str, score: int, times: int) -> None:
+        for _ in range(times):
+            cited = replace(source[document], number=1)
+            answer = Answer(BACKUP_QUESTION, "Like this [1].", [cited], "llm", "m", None, 50)
+            store.record_rating(store.record_interaction(answer), score)
+
+    rate(second, 1, 3)
+    rate(first, -1, 3)
+    rate("local:gamma.md", 1, 50)
+    refresh_standings(store)
+    after = [s.document_id for s in QueryEngine(settings).retrieve(BACKUP_QUESTION)]
+    assert after[:2] == [second, first]  # close matches swap places
+    assert after.index("local:gamma.md") > 1  # a weak match stays below them
+
+    assert CliRunner().invoke(app, ["hide", second]).exit_code == 0
+    hidden = [s.document_id for s in QueryEngine(settings).retrieve(BACKUP_QUESTION)]
+    assert second not in hidden and hidden[0] == first

@@ -10,7 +10,7 @@ client), and a server elsewhere over HTTP."""
 import uuid
 
 import pytest
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.schema import NodeRelationship, NodeWithScore, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores import MetadataFilter, MetadataFilters, VectorStoreQuery
 {%- if cookiecutter.vector_store != "chroma" %}
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.store import open_store
-from {{ cookiecutter.package_name }}.store_base import DocumentStore, EmbeddingMismatchError
+from {{ cookiecutter.package_name }}.store_base import DocumentStore, EmbeddingMismatchError, cosine
 {%- if cookiecutter.vector_store == "chroma" %}
 
 
@@ -138,6 +138,21 @@ def test_query_orders_by_similarity_and_filters_metadata(store: DocumentStore) -
         )
     )
     assert not filtered.nodes
+
+
+def test_similarity_is_the_cosine_whatever_scale_the_backend_reports(store: DocumentStore) -> None:
+    written = nodes("local:a", "h", 3)
+    store.replace_documents({"local:a": written})
+    question = [3.0, 1.0, 0.5]
+    result = store.vector_store.query(
+        VectorStoreQuery(query_embedding=question, similarity_top_k=3)
+    )
+    vectors = {node.node_id: node.embedding or [] for node in written}
+    for node, score in zip(result.nodes or [], result.similarities or [], strict=True):
+        hit = NodeWithScore(node=node, score=score)
+        assert store.similarity(hit, question) == pytest.approx(
+            cosine(question, vectors[node.node_id]), abs=1e-3
+        )
 
 
 def test_document_ids_with_quotes_and_unicode_are_data_not_code(store: DocumentStore) -> None:

@@ -159,7 +159,7 @@ def evaluate(
     try:
         question_set = load_cases(questions or settings.eval_questions)
     except CaseError as error:
-        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from error
     with Progress(*PROGRESS_COLUMNS, console=console, transient=True) as progress:
         task = progress.add_task("Asking", total=len(question_set.cases))
@@ -175,6 +175,35 @@ def evaluate(
         console.print(f"saved as evaluation run {records.save(run)}")
     if previous and regressed(run.figures(), previous.figures, max_drop):
         raise typer.Exit(1)
+
+
+def _override(document_id: str, action: str | None) -> None:
+    from .feedback import FeedbackStore
+
+    FeedbackStore(Settings().feedback_url).set_override(document_id, action)
+
+
+@app.command()
+def pin(
+    document_id: Annotated[str, typer.Argument(help="Such as local:guide/install.md.")],
+) -> None:
+    """Rank a document higher whenever it matches (a maintainer's choice; see ``sources``)."""
+    _override(document_id, "pin")
+    console.print(f"pinned {printable(document_id)}; serving processes apply it within a minute")
+
+
+@app.command()
+def hide(document_id: Annotated[str, typer.Argument(help="Such as local:old/faq.md.")]) -> None:
+    """Never show a document in answers, until ``unpin``."""
+    _override(document_id, "hide")
+    console.print(f"hid {printable(document_id)}; serving processes apply it within a minute")
+
+
+@app.command()
+def unpin(document_id: Annotated[str, typer.Argument(help="A pinned or hidden document.")]) -> None:
+    """Take back a pin or a hide."""
+    _override(document_id, None)
+    console.print(f"{printable(document_id)} ranks on its own merits again")
 
 
 @app.command("propose-eval-cases")

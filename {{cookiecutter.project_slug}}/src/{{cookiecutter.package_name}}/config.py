@@ -113,8 +113,21 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_temperature: float = 0.1
     llm_max_tokens: int = Field(700, ge=16, description="Longest answer, in tokens.")
+    multi_query: int = Field(
+        0, ge=0, le=5, description="Rephrasings of each question the model writes, searched too."
+    )
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50)
+{%- if cookiecutter.embeddings == "local" %}
+    # Below this cosine similarity of the closest chunk, the documents do not cover a question: the
+    # answer says so (and shows the closest passages) instead of answering from them. Calibrated for
+    # all-MiniLM-L6-v2; another model needs its own value (0 turns the check off).
+    min_similarity: float = Field(0.2, ge=0, le=1)
+{%- else %}
+    # Below this cosine similarity of the closest chunk, the documents do not cover a question: the
+    # answer says so (and shows the closest passages). 0: off; calibrate it for your model.
+    min_similarity: float = Field(0.0, ge=0, le=1)
+{%- endif %}
     max_chunks_per_document: int = Field(
         3, ge=1, description="Places one document may take among a question's results."
     )

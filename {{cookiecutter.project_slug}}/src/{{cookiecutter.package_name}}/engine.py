@@ -10,6 +10,9 @@ question before it){% endif %}.
 """
 
 import logging
+{%- if cookiecutter.llm != "none" %}
+import re
+{%- endif %}
 import time
 {%- if cookiecutter.llm != "none" %}
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +36,7 @@ from .embeddings import embedding_model
 {%- if cookiecutter.llm != "none" %}
 from .redaction import redact
 {%- endif %}
-from .retrieval.search import ChunkSearch
+from .retrieval.search import ChunkSearch, Found
 from .store import open_store
 from .store_base import DocumentStore
 {%- if cookiecutter.llm != "none" %}
@@ -47,6 +50,10 @@ PASSAGES_NOTICE = "No language model is configured, so here are the most relevan
 EMPTY_NOTICE = (
     "Nothing in the documentation matches: the index may be empty. Run the ingestion first."
 )
+WEAK_NOTICE = (
+    "The documentation does not seem to cover this question. These are the closest passages, "
+    "in case one of them helps."
+)
 Turn = tuple[str, str]  # an earlier question and its answer
 HISTORY_TURNS = 3  # earlier turns that a follow-up is read with
 {%- if cookiecutter.llm != "none" %}
@@ -54,6 +61,11 @@ SYSTEM_PROMPT = (
     "You answer questions about the documentation of {project}. Use only the numbered sources you "
     "are given. Cite each statement with its source number in square brackets, like [1] or [2][3]. "
     "If the sources do not contain the answer, say so plainly instead of guessing."
+)
+REPHRASE_PROMPT = (
+    "Write {count} different search queries that would find the documentation passages answering "
+    "the user's question: other words for the same need, the names a manual would use. One query "
+    "per line, nothing else."
 )
 CONDENSE_PROMPT = (
     "Rewrite the user's last question so that it can be understood without the conversation before "
@@ -95,23 +107,34 @@ class QueryEngine:
 {%- endif %}
 
     def retrieve(self, question: str) -> list[Source]:
-        return [_source(number, hit) for number, hit in enumerate(self._search(question)[1], 1)]
+        return self.search(question)[0]
+
+    def search(self, question: str) -> tuple[list[Source], float | None]:
+        """The sources for ``question``, and the closest chunk's similarity to it by meaning."""
+        found = self._search(question)[1]
+        return [_source(n, hit) for n, hit in enumerate(found.hits, 1)], found.best_similarity
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
         """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         question = self._standalone(question, history[-HISTORY_TURNS:])
-        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, hits = self._search(question)
+        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question)
 {%- if cookiecutter.llm != "none" %}
-        if verified := self._verified.match(query_vector, hits):
+        if verified := self._verified.match(query_vector, found.hits):
             return _verified_stream(question, verified, started)
 {%- endif %}
-        sources = [_source(number, hit) for number, hit in enumerate(hits, start=1)]
+        sources = [_source(number, hit) for number, hit in enumerate(found.hits, start=1)]
         if not sources:
             return AnswerStream(
                 question, [], "passages", None, EMPTY_NOTICE, iter([EMPTY_NOTICE]), started
             )
+        if (
+            found.best_similarity is not None
+            and found.best_similarity < self.settings.min_similarity
+        ):
+            # Answering from passages that do not match would read as an answer: say so instead.
+            return _passages_stream(question, sources, WEAK_NOTICE, started)
 {%- if cookiecutter.llm == "none" %}
         return _passages_stream(question, sources, PASSAGES_NOTICE, started)
 {%- else %}
@@ -158,14 +181,40 @@ class QueryEngine:
         return together
 {%- endif %}
 
-    def _search(self, question: str) -> tuple[list[float], list[NodeWithScore]]:
+    def _search(self, question: str) -> tuple[list[float], Found]:
         query_vector = self._embed.get_query_embedding(question)
         if not self._embedding_checked:
             self._store.check_embedding(self._embed.model_name, len(query_vector))
             # An empty store names no model yet: check again once something is stored.
             self._embedding_checked = self._store.count() > 0
-        return query_vector, self._chunks.retrieve(QueryBundle(question, embedding=query_vector))
 {%- if cookiecutter.llm != "none" %}
+        rephrasings = [
+            QueryBundle(text, embedding=self._embed.get_query_embedding(text))
+            for text in self._rephrase(question)
+        ]
+        bundle = QueryBundle(question, embedding=query_vector)
+        return query_vector, self._chunks.retrieve(bundle, *rephrasings)
+{%- else %}
+        return query_vector, self._chunks.retrieve(QueryBundle(question, embedding=query_vector))
+{%- endif %}
+{%- if cookiecutter.llm != "none" %}
+
+    def _rephrase(self, question: str) -> list[str]:
+        """Other ways to search for ``question`` (``RAG_MULTI_QUERY`` of them), as Ask Astro does:
+        a manual's words often differ from the asker's. None without a model, or when it fails."""
+        count = self.settings.multi_query
+        if not count or self._llm is None:
+            return []
+        messages = [
+            ChatMessage(role=MessageRole.SYSTEM, content=REPHRASE_PROMPT.format(count=count)),
+            ChatMessage(role=MessageRole.USER, content=question),
+        ]
+        try:
+            reply = str(self._llm.chat(messages).message.content or "")
+        except Exception as error:
+            log.warning("could not rephrase a question: %s", _describe(error))
+            return []
+        return rephrasings(reply, question, count, self.settings.max_question_chars)
 
     def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
         assert self._llm is not None
@@ -213,6 +262,18 @@ def _language_model(settings: Settings) -> LLM | None:
         max_retries=1,
     )
 {%- endif %}
+
+
+def rephrasings(reply: str, question: str, count: int, max_chars: int) -> list[str]:
+    """The queries in a model's reply: one a line, list marks dropped, no repeats of the question."""
+    seen = {question.strip().lower()}
+    found = []
+    for line in reply.splitlines():
+        query = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip().strip('"')[:max_chars]
+        if query and query.lower() not in seen:
+            seen.add(query.lower())
+            found.append(query)
+    return found[:count]
 
 
 def _chain(first: str, rest: Iterator[str], stream: AnswerStream) -> Iterator[str]:

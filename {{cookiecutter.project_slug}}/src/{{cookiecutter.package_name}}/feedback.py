@@ -19,6 +19,7 @@ from sqlalchemy import (
     CursorResult,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -35,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from .answers import citations_are_sound
+from .answers import citations_are_sound, cited_numbers
 from .private_files import private_file
 
 if TYPE_CHECKING:
@@ -115,12 +116,36 @@ def _v4_eval_tables(into: MetaData) -> tuple[Table, Table]:
         Column("rank", Integer),  # of the first relevant chunk; NULL: not in the top 10
         Column("latency_ms", Integer, nullable=False),
         Column("retrieved", JSON, nullable=False),
+        Column("similarity", Float),  # of the closest chunk to the question, by meaning
     )
     return runs, results
 
 
 # v4: one row per evaluation run, one per question of it.
 eval_runs, eval_results = _v4_eval_tables(metadata)
+
+
+def _v5_source_tables(into: MetaData) -> tuple[Table, Table]:
+    standings = Table(
+        "source_standings",
+        into,
+        Column("document_id", String(1000), primary_key=True),
+        Column("helpful", Integer, nullable=False),  # rated answers that cited the document
+        Column("unhelpful", Integer, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, default=_now),
+    )
+    overrides = Table(
+        "source_overrides",
+        into,
+        Column("document_id", String(1000), primary_key=True),
+        Column("action", String(8), nullable=False),  # "pin" or "hide", set by a maintainer
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now),
+    )
+    return standings, overrides
+
+
+# v5: how the answers that cited each document were rated, and a maintainer's pins and hides.
+source_standings, source_overrides = _v5_source_tables(metadata)
 
 
 # The _v1_* column lists are the first released schema: never edit them. A schema change is a new
@@ -145,10 +170,15 @@ def _v3_add_complete(connection: Connection) -> None:
     )
 
 
-def _v4_create_eval_tables(connection: Connection) -> None:
-    v4 = MetaData()
-    _v4_eval_tables(v4)
-    v4.create_all(connection)
+def _creating(tables: Callable[[MetaData], object]) -> Callable[[Connection], None]:
+    """A migration that creates the tables ``tables`` defines, as that release defined them."""
+
+    def create(connection: Connection) -> None:
+        released = MetaData()
+        tables(released)
+        released.create_all(connection)
+
+    return create
 
 
 # Append a function for each schema change; never edit or reorder the ones already released.
@@ -156,7 +186,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_create_tables,
     _v2_add_verified_from,
     _v3_add_complete,
-    _v4_create_eval_tables,
+    _creating(_v4_eval_tables),
+    _creating(_v5_source_tables),
 ]
 
 
@@ -286,6 +317,73 @@ class FeedbackStore:
         return self._net_positive(
             min_net_score=min_net_score, modes=("llm", "passages"), complete_only=True
         )
+
+    def source_votes(self) -> list[tuple[list[str], int]]:
+        """Every rated answer as (the documents it cited, its net rating). A generated answer cites
+        the sources its ``[n]`` name; passages cite all they showed. Ratings of a verified answer
+        count for the answer it reused."""
+        credited = func.coalesce(interactions.c.verified_from, interactions.c.id)
+        votes = (
+            select(credited.label("interaction_id"), func.sum(ratings.c.score).label("net"))
+            .join(ratings, ratings.c.interaction_id == interactions.c.id)
+            .group_by(credited)
+            .subquery()
+        )
+        query = select(
+            interactions.c.answer, interactions.c.sources, interactions.c.mode, votes.c.net
+        ).join(votes, votes.c.interaction_id == interactions.c.id)
+        found = []
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                numbers = set(cited_numbers(row.answer)) if row.mode == "llm" else None
+                documents = {
+                    str(source.get("document_id"))
+                    for source in row.sources
+                    if source.get("document_id")
+                    and (numbers is None or source.get("number") in numbers)
+                }
+                found.append((sorted(documents), int(row.net)))
+        return found
+
+    def save_standings(self, standings: dict[str, tuple[int, int]]) -> None:
+        """Replace every document's (helpful, unhelpful) count at once."""
+        with self.engine.begin() as connection:
+            connection.execute(source_standings.delete())
+            if standings:
+                connection.execute(
+                    source_standings.insert(),
+                    [
+                        {"document_id": doc, "helpful": helpful, "unhelpful": unhelpful}
+                        for doc, (helpful, unhelpful) in standings.items()
+                    ],
+                )
+
+    def standings(self) -> dict[str, tuple[int, int]]:
+        query = select(
+            source_standings.c.document_id, source_standings.c.helpful, source_standings.c.unhelpful
+        )
+        with self.engine.connect() as connection:
+            return {
+                row.document_id: (row.helpful, row.unhelpful) for row in connection.execute(query)
+            }
+
+    def set_override(self, document_id: str, action: str | None) -> None:
+        """Pin or hide a document (``action`` "pin" or "hide"), or take that back (``None``)."""
+        if action not in ("pin", "hide", None):
+            raise ValueError("action must be 'pin', 'hide' or None")
+        with self.engine.begin() as connection:
+            connection.execute(
+                source_overrides.delete().where(source_overrides.c.document_id == document_id)
+            )
+            if action:
+                connection.execute(
+                    source_overrides.insert().values(document_id=document_id, action=action)
+                )
+
+    def overrides(self) -> dict[str, str]:
+        query = select(source_overrides.c.document_id, source_overrides.c.action)
+        with self.engine.connect() as connection:
+            return {row.document_id: row.action for row in connection.execute(query)}
 
     def usage(self, since: datetime) -> Usage:
         """What happened since ``since``: questions, how they were answered, ratings, latency."""

@@ -4,6 +4,7 @@ LlamaIndex appears in type hints only: planning a run reads what a store holds w
 """
 
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from llama_index.core.schema import BaseNode
+    from llama_index.core.schema import BaseNode, NodeWithScore
     from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,12 @@ class StoredDocument:
     pipeline: str = ""  # how it was converted and chunked (see planning.pipeline_of)
 
 
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norms if norms else 0.0
+
+
 class EmbeddingMismatchError(RuntimeError):
     """The store holds vectors of another model or size than the configured embedding model."""
 
@@ -34,6 +41,11 @@ class EmbeddingMismatchError(RuntimeError):
 class DocumentStore(Protocol):
     @property
     def vector_store(self) -> "BasePydanticVectorStore": ...
+
+    def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
+        """The cosine similarity of a hit of this store's first query mode to the question (the
+        score LlamaIndex reports is on each backend's own scale)."""
+        ...
 
     @property
     def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:

@@ -3,6 +3,7 @@ server elsewhere when ``RAG_CHROMA_URL`` is set, or, with ``RAG_CHROMA_MODE=embe
 in this process (one process only: a notebook, a script, the tests).
 """
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
@@ -25,7 +26,7 @@ from .store_base import (
 )
 
 if TYPE_CHECKING:
-    from llama_index.core.schema import BaseNode
+    from llama_index.core.schema import BaseNode, NodeWithScore
     from llama_index.core.vector_stores.types import VectorStoreQueryMode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -46,6 +47,10 @@ class ChromaStore(RecordsEmbedding):
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self._collection)
+
+    def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
+        # LlamaIndex reports exp(-distance), and the collection's distance is the cosine distance.
+        return 1 + math.log(hit.score) if hit.score else None
 
     @property
     def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:

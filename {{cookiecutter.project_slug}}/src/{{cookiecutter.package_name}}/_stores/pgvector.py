@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import psycopg
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from llama_index.vector_stores.postgres import PGVectorStore
@@ -59,6 +59,9 @@ class PgVectorStore(RecordsEmbedding):
                 "with a full refresh (`ingest --full-refresh`, or ingest_docs with full_refresh=true)."
             )
         return self._vector_store
+
+    def similarity(self, hit: NodeWithScore, query_vector: Sequence[float]) -> float | None:
+        return hit.score  # LlamaIndex reports 1 - cosine distance for vector search
 
     @property
     def query_modes(self) -> tuple[VectorStoreQueryMode, ...]:

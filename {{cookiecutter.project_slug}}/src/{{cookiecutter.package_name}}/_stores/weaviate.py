@@ -15,7 +15,7 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlparse
 
 import weaviate
-from llama_index.core.schema import BaseNode
+from llama_index.core.schema import BaseNode, NodeWithScore
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
 from llama_index.vector_stores.weaviate import WeaviateVectorStore
 from llama_index.vector_stores.weaviate.utils import get_data_object
@@ -45,6 +45,7 @@ from .store_base import (
     RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
+    cosine,
     stored_documents,
 )
 
@@ -175,6 +176,11 @@ class WeaviateStore(RecordsEmbedding):
                 weaviate_client=self._client, index_name=self._name
             )
         return self._vector_store
+
+    def similarity(self, hit: NodeWithScore, query_vector: Sequence[float]) -> float | None:
+        # LlamaIndex reports Weaviate's fused hybrid score; the hit's own vector comes with it.
+        vector = hit.node.embedding
+        return cosine(query_vector, vector) if vector else None
 
     @property
     def query_modes(self) -> tuple[VectorStoreQueryMode, ...]:

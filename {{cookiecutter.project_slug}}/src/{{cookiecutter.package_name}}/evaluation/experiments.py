@@ -52,10 +52,20 @@ def configured(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
         tuned = Settings.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as error:
         raise ConfigurationError(f"invalid configuration {dict(overrides)}: {error}") from error
-    if pipeline_of(tuned) == pipeline_of(settings):
+    if index_of(tuned) == index_of(settings):
         return tuned
-    digest = hashlib.sha256(pipeline_of(tuned).encode()).hexdigest()[:6]
+    digest = hashlib.sha256(index_of(tuned).encode()).hexdigest()[:6]
     return tuned.model_copy(update={"collection": f"{settings.collection}_eval_{digest}"})
+
+
+def index_of(settings: Settings) -> str:
+    """What an index built with these settings holds: settings that differ here need another."""
+{%- if cookiecutter.vector_store == "pgvector" %}
+    # Hybrid search needs a full-text column that a table has only if it was built with it.
+    return f"{pipeline_of(settings)}/hybrid-{settings.hybrid_search}"
+{%- else %}
+    return pipeline_of(settings)
+{%- endif %}
 
 
 def run_experiment(

@@ -55,6 +55,7 @@ class EvalRecords:
                         "rank": result.rank,
                         "latency_ms": round(result.latency_ms),
                         "retrieved": result.retrieved,
+                        "similarity": result.similarity,
                     }
                     for result in run.results
                 ],

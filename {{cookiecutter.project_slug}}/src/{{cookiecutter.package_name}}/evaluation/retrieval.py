@@ -29,4 +29,4 @@ def evaluate_retrieval(
 
     engine = QueryEngine(settings.model_copy(update={"top_k": max(DEPTH, settings.top_k)}))
     engine.retrieve("warm-up")  # the first query pays for connections and checks: not measured
-    return run_eval(engine.retrieve, question_set, retrieval_config(settings), progress)
+    return run_eval(engine.search, question_set, retrieval_config(settings), progress)

@@ -22,6 +22,7 @@ class CaseResult:
     rank: int | None  # of the first relevant chunk, within the top 10
     latency_ms: float
     retrieved: list[str]  # "document_id › section" of the top results, for reading misses
+    similarity: float | None = None  # of the closest chunk, by meaning: calibrates min_similarity
 
 
 @dataclass
@@ -52,29 +53,33 @@ class EvalRun:
 
 
 def run_eval(
-    retrieve: Callable[[str], Sequence[Source]],
+    search: Callable[[str], tuple[Sequence[Source], float | None]],
     question_set: QuestionSet,
     config: dict[str, Any],
     progress: Callable[[int], None] | None = None,
 ) -> EvalRun:
-    """Ask every question of the set; ``retrieve`` returns the ranked sources for a question."""
+    """Ask every question of the set; ``search`` returns the ranked sources for a question and the
+    closest chunk's similarity."""
     results = []
     for case in question_set.cases:
         started = time.perf_counter()
-        sources = list(retrieve(case.question))
+        sources, similarity = search(case.question)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        results.append(_result(case, sources, elapsed_ms))
+        results.append(_result(case, list(sources), elapsed_ms, similarity))
         if progress:
             progress(1)
     return EvalRun(question_set.name, question_set.digest, config, results)
 
 
-def _result(case: EvalCase, sources: list[Source], latency_ms: float) -> CaseResult:
+def _result(
+    case: EvalCase, sources: list[Source], latency_ms: float, similarity: float | None
+) -> CaseResult:
     retrieved = [
         f"{source.document_id} › {source.section}" if source.section else source.document_id
         for source in sources[:DEPTH]
     ]
-    return CaseResult(case.id, case.kind, first_relevant(sources, case), latency_ms, retrieved)
+    rank = first_relevant(sources, case)
+    return CaseResult(case.id, case.kind, rank, latency_ms, retrieved, similarity)
 
 
 def report(run: EvalRun, questions: dict[str, str], misses: int = 10) -> str:
@@ -89,6 +94,13 @@ def report(run: EvalRun, questions: dict[str, str], misses: int = 10) -> str:
     for name, scores in rows:
         figures = "  ".join(f"{scores.hits[k]:6.2f}" for k in CUTOFFS)
         lines.append(f"{name[:11]:<11} {figures}  {scores.mrr:6.3f}  {scores.questions:>3}")
+    similarities = [r.similarity for r in run.results if r.similarity is not None]
+    if similarities:
+        lines.append(
+            f"closest chunk's similarity: lowest {min(similarities):.2f}, 5th percentile "
+            f"{percentile(similarities, 0.05):.2f}, median {percentile(similarities, 0.5):.2f} "
+            "(below RAG_MIN_SIMILARITY a question counts as not covered)"
+        )
     missed = [result for result in run.results if result.rank is None]
     if missed and misses:
         lines.append(f"\nnot in the top {DEPTH} ({len(missed)}):")

@@ -1,11 +1,13 @@
 """Ranking: several ranked lists fused into one, then rules applied to the candidates, in order:
 
-1. demoted documents (changelogs, archives: globs on document ids) go after every other match;
-2. no document holds more than ``per_document`` places, so one long page cannot crowd out the rest.
+1. hidden documents are dropped, and each score is multiplied by its document's standing (see
+   ``standing``: ratings of the answers that cited it, a maintainer's pin);
+2. demoted documents (changelogs, archives: globs on document ids) go after every other match;
+3. no document holds more than ``per_document`` places, so one long page cannot crowd out the rest.
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from fnmatch import fnmatchcase
 
 from llama_index.core.schema import NodeWithScore
@@ -38,11 +40,26 @@ def is_demoted(document_id: str, patterns: Sequence[str]) -> bool:
 
 
 def rank(
-    hits: Sequence[NodeWithScore], *, demote: Sequence[str], per_document: int, limit: int
+    hits: Sequence[NodeWithScore],
+    *,
+    demote: Sequence[str],
+    per_document: int,
+    limit: int,
+    multipliers: Mapping[str, float] | None = None,
+    hidden: Set[str] = frozenset(),
 ) -> list[NodeWithScore]:
     """The best ``limit`` hits of ``hits`` (best first) under the rules above."""
-    kept = [hit for hit in hits if not is_demoted(document_of(hit), demote)]
-    kept += [hit for hit in hits if is_demoted(document_of(hit), demote)]
+    shown = [hit for hit in hits if document_of(hit) not in hidden]
+    if multipliers:
+        weighted = [
+            NodeWithScore(
+                node=h.node, score=(h.score or 0.0) * multipliers.get(document_of(h), 1.0)
+            )
+            for h in shown
+        ]
+        shown = sorted(weighted, key=lambda h: h.score or 0.0, reverse=True)
+    kept = [hit for hit in shown if not is_demoted(document_of(hit), demote)]
+    kept += [hit for hit in shown if is_demoted(document_of(hit), demote)]
     places: Counter[str] = Counter()
     ranked = []
     for hit in kept:

@@ -1,5 +1,7 @@
 """Find a question's chunks: one ranked list per query mode of the store, fused, then ranked."""
 
+from dataclasses import dataclass
+
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.retrievers import BaseRetriever
@@ -7,8 +9,18 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores import MetadataFilters
 
 from ..config import Settings
+from ..feedback import FeedbackStore
 from ..store_base import DocumentStore
 from .ranking import candidate_count, rank, reciprocal_rank_fusion
+from .standing import SourceStanding
+
+
+@dataclass(frozen=True)
+class Found:
+    hits: list[NodeWithScore]
+    # The closest chunk's cosine similarity to the question, by meaning alone: how well the
+    # documents cover the question at all (None if the store cannot tell).
+    best_similarity: float | None
 
 
 class ChunkSearch:
@@ -20,8 +32,10 @@ class ChunkSearch:
         filters: MetadataFilters,
     ) -> None:
         self.settings = settings
+        self.standing = SourceStanding(FeedbackStore(settings.feedback_url))
         index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embed)
         candidates = candidate_count(settings.top_k)
+        self._store = store
         self._retrievers: list[BaseRetriever] = [
             index.as_retriever(
                 similarity_top_k=candidates,
@@ -32,13 +46,23 @@ class ChunkSearch:
             for mode in store.query_modes
         ]
 
-    def retrieve(self, query: QueryBundle) -> list[NodeWithScore]:
-        """The best ``top_k`` chunks; ``query`` carries the question's embedding."""
-        lists = [retriever.retrieve(query) for retriever in self._retrievers]
+    def retrieve(self, query: QueryBundle, *rephrasings: QueryBundle) -> Found:
+        """The best ``top_k`` chunks for ``query`` and its rephrasings, each bundle carrying its
+        embedding; every list (per query and mode) is fused by reciprocal rank."""
+        lists = [r.retrieve(bundle) for bundle in (query, *rephrasings) for r in self._retrievers]
+        vector = query.embedding or []
+        similarities = [self._store.similarity(hit, vector) for hit in lists[0]]
+        best = max((s for s in similarities if s is not None), default=None)
+        return Found(self._rank(lists), best)
+
+    def _rank(self, lists: list[list[NodeWithScore]]) -> list[NodeWithScore]:
         candidates = lists[0] if len(lists) == 1 else reciprocal_rank_fusion(lists)
+        multipliers, hidden = self.standing.current()
         return rank(
             candidates,
             demote=self.settings.demote_documents,
             per_document=self.settings.max_chunks_per_document,
             limit=self.settings.top_k,
+            multipliers=multipliers,
+            hidden=hidden,
         )
