@@ -30,10 +30,14 @@ def remove_other_store_files() -> None:
         (PROJECT / "tests" / "test_weaviate_without_server.py").unlink(missing_ok=True)
 
 
-def remove_verified_answers() -> None:
-    """Verified answers reuse language-model answers; with llm=none there are none to reuse."""
+def remove_language_model_files() -> None:
+    """With llm=none there are no generated answers to reuse as verified answers or to wait for."""
     if LLM == "none":
-        for path in (PACKAGE_DIR / "verified.py", PROJECT / "tests" / "test_verified.py"):
+        for path in (
+            PACKAGE_DIR / "verified.py",
+            PACKAGE_DIR / "deadlines.py",
+            PROJECT / "tests" / "test_verified.py",
+        ):
             path.unlink(missing_ok=True)
 
 
@@ -58,7 +62,7 @@ def print_next_steps() -> None:
 def main() -> None:
     keep_chosen_vector_store()
     remove_other_store_files()
-    remove_verified_answers()
+    remove_language_model_files()
     print_next_steps()
 
 

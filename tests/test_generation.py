@@ -67,6 +67,7 @@ COMMON_FILES = {
             "feedback",
             "formats",
             "ingest",
+            "passages",
             "planning",
             "private_files",
             "redaction",
@@ -114,7 +115,11 @@ COMMON_FILES = {
         )
     ),
 }
-VERIFIED_ANSWER_FILES = {"src/ask_docs/verified.py", "tests/test_verified.py"}
+VERIFIED_ANSWER_FILES = {
+    "src/ask_docs/verified.py",
+    "src/ask_docs/deadlines.py",
+    "tests/test_verified.py",
+}
 STORE_FILES = {
     "chroma": {"src/ask_docs/chroma_server.py"},
     "weaviate": {"tests/test_weaviate_without_server.py"},

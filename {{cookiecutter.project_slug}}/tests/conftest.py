@@ -359,7 +359,7 @@ def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str
 
     app = build_app(sample_index, feedback=ui_feedback)
     port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    launch(app, "127.0.0.1", port, sample_index, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

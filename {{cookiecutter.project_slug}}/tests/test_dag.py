@@ -194,8 +194,8 @@ def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None
     from {{ cookiecutter.package_name }}.engine import QueryEngine
 
     feedback = FeedbackStore(settings.feedback_url)
-{%- if cookiecutter.llm != "none" %}
     run(dags["ingest_docs"])
+{%- if cookiecutter.llm != "none" %}
     answer = QueryEngine(settings).ask("Where are the ratings stored?")
     answer.mode = "llm"  # as if a language model had written it, citing its first source
     answer.text = "In the feedback database [1]."

@@ -6,6 +6,8 @@ import json
 import os
 {%- endif %}
 import threading
+import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 {%- endif %}
@@ -244,6 +246,62 @@ def test_rephrasings_from_the_model_are_searched_too(sample_index: Settings) -> 
     assert "RAG_TOP_K" in fused[0].snippet  # found through the rephrasings
     (sent,) = RephrasingServer.requests
     assert sent["messages"][-1]["content"] == question
+
+
+class SilentServer(BaseHTTPRequestHandler):
+    """An LLM server that takes the request and then says nothing for a long time."""
+
+    answered = threading.Event()
+
+    def do_POST(self) -> None:
+        time.sleep(20)
+        self.answered.set()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_model_that_does_not_start_answering_is_not_waited_for(sample_index: Settings) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = sample_index.model_copy(
+        update={
+            "openai_api_key": SecretStr("sk-test"),
+            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+            "llm_first_token_s": 1.0,
+        }
+    )
+    try:
+        answer = QueryEngine(settings).ask("How do I add my own documents?")
+        assert (
+            not SilentServer.answered.is_set()
+        )  # the person got the passages before the model spoke
+    finally:
+        server.shutdown()
+    assert (answer.mode, answer.notice) == ("passages", UNAVAILABLE_NOTICE) and answer.sources
+
+
+def test_deadlines_pass_items_on_and_stop_waiting_in_time() -> None:
+    from {{ cookiecutter.package_name }}.deadlines import Deadlined
+
+    def slow(pause_s: float, items: list[str]) -> Iterator[str]:
+        for item in items:
+            time.sleep(pause_s)
+            yield item
+
+    assert list(Deadlined(iter(["a", "b"]), first_s=1, total_s=1)) == ["a", "b"]
+    with pytest.raises(TimeoutError, match="first word"):
+        next(Deadlined(slow(5, ["late"]), first_s=0.2, total_s=10))
+    stalled = Deadlined(slow(0.3, ["a", "b", "c", "d"]), first_s=1, total_s=0.8)
+    with pytest.raises(TimeoutError, match="rest of the answer"):
+        list(stalled)
+
+    def failing() -> Iterator[str]:
+        yield "a"
+        raise ConnectionError("dropped")
+
+    with pytest.raises(ConnectionError, match="dropped"):
+        list(Deadlined(failing(), first_s=1, total_s=1))
 
 
 def test_rephrasings_are_read_one_a_line_without_list_marks() -> None:

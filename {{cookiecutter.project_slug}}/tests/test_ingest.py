@@ -11,13 +11,8 @@ from llama_index.core.schema import MetadataMode
 from {{ cookiecutter.package_name }} import planning
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.embeddings import model_tokens
-from {{ cookiecutter.package_name }}.ingest import (
-    document_nodes,
-    join_overlapping,
-    passage,
-    run_ingest,
-    section_below_title,
-)
+from {{ cookiecutter.package_name }}.ingest import document_nodes, run_ingest, section_below_title
+from {{ cookiecutter.package_name }}.passages import join_overlapping, passage
 from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
 from {{ cookiecutter.package_name }}.sources.config import folder_source_name
 from {{ cookiecutter.package_name }}.store import open_store
@@ -270,8 +265,31 @@ def test_a_match_is_read_with_the_chunks_around_it(settings: Settings, docs: Pat
     (docs / "widget.md").write_text(
         "# Widget\n\n" + "".join(f"## {name}\n\n{text} {filler}\n\n" for name, text in steps)
     )
-    run_ingest(settings)
+    run_ingest(settings, chunk_size=200, chunk_overlap=20)  # a chunk per step, whatever the model
     (source, *_) = QueryEngine(settings).retrieve("Which file sets the port WIDGET_PORT?")
     assert source.document_id == "local:widget.md" and source.section.startswith("Configure")
     assert "WIDGET_PORT" in source.snippet and "widgetctl" not in source.snippet  # the chunk
     assert all(text in source.text for _, text in steps[1:])  # and the chunk after it
+
+
+def test_neighbouring_matches_of_a_document_make_one_source() -> None:
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from {{ cookiecutter.package_name }}.passages import group_neighbours, group_text
+
+    texts = [f"Part {i} of the guide." for i in range(12)]
+
+    def hit(document: str, index: int) -> NodeWithScore:
+        meta = {"document_id": document, "chunk_index": index, "passage": passage(texts, index, 1)}
+        return NodeWithScore(node=TextNode(text=texts[index], metadata=meta), score=0.5)
+
+    hits = [
+        hit("local:a", 3),
+        hit("local:b", 3),
+        hit("local:a", 4),
+        hit("local:a", 0),
+        hit("local:a", 9),
+    ]
+    groups = group_neighbours(hits, window=1)
+    assert [[h.node.metadata["chunk_index"] for h in g] for g in groups] == [[3, 4, 0], [3], [9]]
+    assert group_text(groups[0]) == "\n\n".join(texts[:6])  # parts 0 to 5, each once

@@ -3,15 +3,20 @@
 The conversation in a real browser (asking, following up, rating) is in ``test_browser.py``.
 """
 
+import threading
+import time
 from dataclasses import replace
 
 import httpx
 import pytest
 from gradio_client import Client
 
-from {{ cookiecutter.package_name }}.answers import Answer, Source
+from {{ cookiecutter.package_name }}.answers import Answer, AnswerStream, Source
+from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-from {{ cookiecutter.package_name }}.ui import answer_view, link_citations, source_cards
+from {{ cookiecutter.package_name }}.ui import answer_view, build_app, launch, link_citations, source_cards
+
+from .conftest import free_port
 
 SOURCE = Source(
     number=1,
@@ -82,3 +87,32 @@ def test_what_the_app_does_not_use_is_closed(ui_url: str) -> None:
         f"{ui_url}gradio_api/upload", files={"files": ("big.bin", b"x" * 20_000_000)}, timeout=60
     )
     assert upload.status_code == 413
+
+
+class TwoAtOnce:
+    """An engine whose every answer waits until another question is being answered too."""
+
+    def __init__(self) -> None:
+        self.together = threading.Barrier(2, timeout=30)
+
+    def stream(self, question: str, history: object = ()) -> AnswerStream:
+        self.together.wait()  # alone for 30 s: BrokenBarrierError, and the answer is an error
+        return AnswerStream(
+            question, [], "llm", "stub", None, iter(["answered together"]), time.perf_counter()
+        )
+
+
+def test_questions_are_answered_at_the_same_time_not_one_after_another(
+    sample_index: Settings, ui_feedback: FeedbackStore
+) -> None:
+    """One slow answer (a language model that hangs) must not hold up everyone else's."""
+    app = build_app(sample_index, engine=TwoAtOnce(), feedback=ui_feedback)  # type: ignore[arg-type]
+    port = free_port()
+    launch(app, "127.0.0.1", port, sample_index, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        jobs = [client.submit(q, [], api_name="/ask") for q in ("First?", "Second?")]
+        chats = [job.result(timeout=60)[0] for job in jobs]
+    finally:
+        app.close()
+    assert all("answered together" in str(chat[-1]["content"]) for chat in chats)

@@ -110,7 +110,11 @@ class Settings(BaseSettings):
     )
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
-    llm_timeout_s: float = 60.0
+    # A person waits llm_first_token_s for the model to start answering (then gets the passages), and
+    # llm_total_s for the whole answer (then it is cut off); llm_timeout_s bounds each HTTP request.
+    llm_first_token_s: float = Field(15.0, gt=0)
+    llm_total_s: float = Field(120.0, gt=0)
+    llm_timeout_s: float = 30.0
     llm_temperature: float = 0.1
     llm_max_tokens: int = Field(700, ge=16, description="Longest answer, in tokens.")
     multi_query: int = Field(
@@ -136,6 +140,10 @@ class Settings(BaseSettings):
     # Access labels that answers may draw on, e.g. ["public", "internal"]
     query_access: list[Access] = Field(["public"], min_length=1)
     max_question_chars: int = Field(1000, ge=10)
+    # The web UI answers this many questions at once and holds at most ui_queue_size waiting; beyond
+    # that a visitor is told the app is busy, instead of everyone waiting behind one slow answer.
+    ui_concurrency: int = Field(8, ge=1)
+    ui_queue_size: int = Field(64, ge=1)
     eval_questions: Path = Field(
         Path("eval/questions.jsonl"), description="The question set that `eval` scores by default."
     )

@@ -79,10 +79,10 @@ def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
 def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
     """The model's tokenizer and how many tokens it reads. OpenAI's embedding models read 8,191
     tokens of cl100k_base; another server's model is measured the same way, as an estimate."""
-    import tiktoken
+    from llama_index.core.utils import get_tokenizer
 
-    encoding = tiktoken.get_encoding("cl100k_base")
-    return encoding.encode, 8191
+    # LlamaIndex's cl100k_base tokenizer: its vocabulary ships with LlamaIndex, so nothing is fetched.
+    return get_tokenizer(), 8191
 
 
 @lru_cache(maxsize=2)

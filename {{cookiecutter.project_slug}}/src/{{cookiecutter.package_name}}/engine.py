@@ -32,7 +32,11 @@ from llama_index.core.vector_stores import FilterCondition, MetadataFilter, Meta
 
 from .answers import Answer, AnswerStream, Source, validate_question
 from .config import Settings
+{%- if cookiecutter.llm != "none" %}
+from .deadlines import Deadlined
+{%- endif %}
 from .embeddings import embedding_model
+from .passages import group_neighbours, group_text
 {%- if cookiecutter.llm != "none" %}
 from .redaction import redact
 {%- endif %}
@@ -112,7 +116,12 @@ class QueryEngine:
     def search(self, question: str) -> tuple[list[Source], float | None]:
         """The sources for ``question``, and the closest chunk's similarity to it by meaning."""
         found = self._search(question)[1]
-        return [_source(n, hit) for n, hit in enumerate(found.hits, 1)], found.best_similarity
+        return self._sources(found.hits), found.best_similarity
+
+    def _sources(self, hits: list[NodeWithScore]) -> list[Source]:
+        """Numbered sources, best first; neighbouring matches of one document make one source."""
+        groups = group_neighbours(hits, self.settings.passage_window)
+        return [_source(number, group) for number, group in enumerate(groups, start=1)]
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
         """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first."""
@@ -124,7 +133,7 @@ class QueryEngine:
         if verified := self._verified.match(query_vector, found.hits):
             return _verified_stream(question, verified, started)
 {%- endif %}
-        sources = [_source(number, hit) for number, hit in enumerate(found.hits, start=1)]
+        sources = self._sources(found.hits)
         if not sources:
             return AnswerStream(
                 question, [], "passages", None, EMPTY_NOTICE, iter([EMPTY_NOTICE]), started
@@ -141,9 +150,16 @@ class QueryEngine:
         if self._llm is None:
             return _passages_stream(question, sources, PASSAGES_NOTICE, started)
         try:
-            pieces = self._generate(question, sources)
+            # Generated in a worker: a model that does not start answering within
+            # llm_first_token_s gets the person the passages instead, and one that stalls
+            # mid-answer is cut off at llm_total_s.
+            pieces = Deadlined(
+                self._generate(question, sources),
+                self.settings.llm_first_token_s,
+                self.settings.llm_total_s,
+            )
             first = next(pieces, "")
-        except Exception as error:  # an unreachable or refusing LLM must not break the answer
+        except Exception as error:  # an unreachable, refusing or silent LLM must not break it
             log.warning("the language model could not answer: %s", _describe(error))
             return _passages_stream(question, sources, UNAVAILABLE_NOTICE, started)
         model = self.settings.llm_model
@@ -244,7 +260,7 @@ def _language_model(settings: Settings) -> LLM | None:
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout_s,
-        max_retries=2,
+        max_retries=1,
     )
 {%- else %}
     from llama_index.llms.openai_like import OpenAILike
@@ -327,9 +343,10 @@ def _passages_stream(
     return AnswerStream(question, sources, "passages", None, notice, iter([text]), started)
 
 
-def _source(number: int, hit: NodeWithScore) -> Source:
-    """A retrieved chunk as a source: its passage (the chunk between its neighbours) is what is read,
-    the chunk itself what is shown first."""
+def _source(number: int, group: list[NodeWithScore]) -> Source:
+    """Matches of one passage as a source: the passage is what is read, the best chunk what is
+    shown first."""
+    hit = group[0]
     meta = hit.node.metadata
     text = hit.node.get_content(metadata_mode=MetadataMode.NONE).strip()
     snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
@@ -338,7 +355,7 @@ def _source(number: int, hit: NodeWithScore) -> Source:
         title=str(meta.get("title", "")),
         uri=str(meta.get("uri", "")),
         section=str(meta.get("section", "")),
-        text=str(meta.get("passage") or text).strip(),
+        text=group_text(group),
         snippet=snippet,
         score=hit.score,
         document_id=str(meta.get("document_id", "")),

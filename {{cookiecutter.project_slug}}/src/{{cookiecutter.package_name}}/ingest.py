@@ -17,6 +17,7 @@ from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeI
 from .chunking import Measure, chunk_text
 from .config import ChunkingStrategy, Settings
 from .embeddings import embedding_model, model_tokens
+from .passages import passage
 from .planning import (
     BatchResult,
     IngestPlan,
@@ -135,30 +136,6 @@ def document_nodes(
         )
         for index, chunk in enumerate(chunks)
     ]
-
-
-def passage(texts: Sequence[str], index: int, window: int) -> str:
-    """Chunk ``index`` with ``window`` neighbours on each side, the text they share said once.
-
-    Chunks are embedded small, so that each vector stands for one thing, and read in their passage,
-    so that the reader (the language model, a person) sees the context of a match: small-to-big
-    retrieval, as LlamaIndex's sentence windows do it.
-    """
-    start, end = max(0, index - window), min(len(texts), index + window + 1)
-    joined = texts[start]
-    for text in texts[start + 1 : end]:
-        joined = join_overlapping(joined, text)
-    return joined
-
-
-def join_overlapping(first: str, second: str) -> str:
-    """``first`` then ``second``, less the start of ``second`` that ``first`` already ends with (the
-    overlap a splitter repeats)."""
-    probe = second[:40]
-    at = first.rfind(probe, max(0, len(first) - 4000)) if len(probe) == 40 else -1
-    if at >= 0 and second.startswith(first[at:]):
-        return first + second[len(first) - at :]
-    return f"{first}\n\n{second}"
 
 
 def run_ingest(

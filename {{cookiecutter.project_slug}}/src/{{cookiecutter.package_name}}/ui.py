@@ -234,8 +234,10 @@ def build_app(
     return app
 
 
-def launch(app: gr.Blocks, host: str, port: int, **options: Any) -> None:
-    app.queue().launch(
+def launch(app: gr.Blocks, host: str, port: int, settings: Settings, **options: Any) -> None:
+    app.queue(
+        default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
+    ).launch(
         server_name=host,
         server_port=port,
         theme=THEME,
@@ -248,4 +250,4 @@ def launch(app: gr.Blocks, host: str, port: int, **options: Any) -> None:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    launch(build_app(settings), host, port)
+    launch(build_app(settings), host, port, settings)
