@@ -78,7 +78,8 @@ def test_a_conversation_in_a_browser(
     assert "adding-sources.md" in first.inner_text()
     assert "Error" not in first.inner_text()
     follow_up = ask(page, "And can it read a website too?", 1)
-    assert "website" in follow_up.inner_text().lower()
+    follow_up.locator("details").evaluate_all("cards => cards.forEach(c => (c.open = true))")
+    assert "website" in follow_up.inner_text().lower()  # in a source, as its reader opens it
     page.screenshot(path=screenshots / "answer.png", full_page=True)
 
     page.locator('#chat button[aria-label="Like"]').first.click()

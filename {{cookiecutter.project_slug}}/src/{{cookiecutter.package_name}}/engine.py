@@ -343,13 +343,18 @@ def _passages_stream(
     return AnswerStream(question, sources, "passages", None, notice, iter([text]), started)
 
 
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + " …"
+
+
 def _source(number: int, group: list[NodeWithScore]) -> Source:
-    """Matches of one passage as a source: the passage is what is read, the best chunk what is
-    shown first."""
+    """Matches of one passage as a source: the passage is what is read; the matched chunks, best
+    first, are what is shown before it is opened."""
     hit = group[0]
     meta = hit.node.metadata
-    text = hit.node.get_content(metadata_mode=MetadataMode.NONE).strip()
-    snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    chunks = [match.node.get_content(metadata_mode=MetadataMode.NONE).strip() for match in group]
+    share = max(SNIPPET_CHARS // len(chunks), 150)
+    snippet = " … ".join(_clip(chunk, share) for chunk in chunks)
     return Source(
         number=number,
         title=str(meta.get("title", "")),
