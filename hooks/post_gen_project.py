@@ -31,11 +31,13 @@ def remove_other_store_files() -> None:
 
 
 def remove_language_model_files() -> None:
-    """With llm=none there are no generated answers to reuse as verified answers or to wait for."""
+    """With llm=none there are no prompts, and no generated answers to reuse as verified answers or to
+    wait for."""
     if LLM == "none":
         for path in (
             PACKAGE_DIR / "verified.py",
             PACKAGE_DIR / "deadlines.py",
+            PACKAGE_DIR / "prompts.py",
             PROJECT / "tests" / "test_verified.py",
         ):
             path.unlink(missing_ok=True)

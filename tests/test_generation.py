@@ -21,10 +21,12 @@ COMMON_FILES = {
     ".gitignore",
     "Makefile",
     "README.md",
+    "SECURITY.md",
     "docker-compose.yaml",
     "pyproject.toml",
     "sources.example.toml",
     "scripts/benchmark_ingest.py",
+    "scripts/loadtest.py",
     "eval/questions.jsonl",
     "tests/fixtures/questions.jsonl",
     "airflow/pools.json",
@@ -83,7 +85,13 @@ COMMON_FILES = {
             "sources/website",
             "store",
             "store_base",
-            "ui",
+            "injection",
+            "web/__init__",
+            "web/accounts",
+            "web/app",
+            "web/limits",
+            "web/views",
+            "web/visitors",
         )
     ),
     *(
@@ -112,12 +120,15 @@ COMMON_FILES = {
             "test_website_source",
             "test_store",
             "test_ui",
+            "test_web",
+            "test_abuse",
         )
     ),
 }
 VERIFIED_ANSWER_FILES = {
     "src/ask_docs/verified.py",
     "src/ask_docs/deadlines.py",
+    "src/ask_docs/prompts.py",
     "tests/test_verified.py",
 }
 STORE_FILES = {

@@ -355,11 +355,16 @@ def ui_feedback(tmp_path_factory: pytest.TempPathFactory) -> "FeedbackStore":
 @pytest.fixture(scope="module")
 def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str]:
     """The UI over the sample index, served in this process on a free port."""
-    from {{ cookiecutter.package_name }}.ui import build_app, launch
+    yield from serve_ui(sample_index, ui_feedback)
 
-    app = build_app(sample_index, feedback=ui_feedback)
+
+def serve_ui(settings: Settings, feedback: "FeedbackStore", engine: Any = None) -> Iterator[str]:
+    """The web UI served in this process on a free port, as ``serve`` launches it, until closed."""
+    from {{ cookiecutter.package_name }}.web.app import build_app, launch
+
+    app = build_app(settings, engine=engine, feedback=feedback)
     port = free_port()
-    launch(app, "127.0.0.1", port, sample_index, prevent_thread_lock=True, quiet=True)
+    launch(app, "127.0.0.1", port, settings, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -88,18 +88,24 @@ def test_a_conversation_in_a_browser(
     page.keyboard.press("Enter")
     page.get_by_text("Thanks, your comment was saved.").wait_for(timeout=TIMEOUT_MS)
     with ui_feedback.engine.connect() as connection:
-        score, comment = connection.execute(
-            ratings.select().with_only_columns(ratings.c.score, ratings.c.comment)
+        interaction, score, comment = connection.execute(
+            ratings.select().with_only_columns(
+                ratings.c.interaction_id, ratings.c.score, ratings.c.comment
+            )
         ).one()
     assert (score, comment) == (1, "Clear steps, thank you")
 
     page.get_by_role("button", name="New conversation").click()
     page.locator('#chat [data-testid="bot"]').first.wait_for(state="detached")
+    page.reload()
+    landing.get_by_text("Ask about the documentation").wait_for(timeout=TIMEOUT_MS)
+    starter = page.locator("#chat").get_by_text("How do I add my own documents?")
+    assert starter.count() == 0  # one visitor's rating does not change what others see
 
+    ui_feedback.review(interaction, "approve", "maintainer")  # as `review` and `approve` do
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.reload()
-    starter = page.locator("#chat").get_by_text("How do I add my own documents?")
-    starter.wait_for(timeout=TIMEOUT_MS)  # the rated question, offered to the next visitor
+    starter.wait_for(timeout=TIMEOUT_MS)  # the approved question, offered to the next visitor
     page.screenshot(path=screenshots / "phone-landing.png")
     starter.click()
     ask_again = page.locator('#chat [data-testid="bot"]').first

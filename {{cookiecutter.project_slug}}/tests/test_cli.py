@@ -1,10 +1,18 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from gradio_client import Client
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.config import Account, Settings
+from {{ cookiecutter.package_name }}.feedback import Bar, FeedbackStore
+from {{ cookiecutter.package_name }}.web.accounts import verify_password
+
+from .conftest import free_port, wait_for_http
 
 
 def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -> None:
@@ -54,3 +62,45 @@ def test_answers_print_no_terminal_control_sequences(settings: Settings, docs: P
     asked = runner.invoke(app, ["ask", "How often does the pager rotate?"])
     assert asked.exit_code == 0 and "rotates weekly" in asked.output
     assert not any(ch in asked.output for ch in "\x1b\x07\x9b")
+
+
+def test_serve_starts_the_ui_as_make_serve_does(settings: Settings, docs: Path) -> None:
+    assert CliRunner().invoke(app, ["ingest", str(docs)]).exit_code == 0
+    port = free_port()
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", timeout_s=120)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        chat, _ = client.predict("How do I choose a chunking strategy?", [], api_name="/ask")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "chunking.rst" in str(chat[-1]["content"])
+
+
+def test_a_maintainer_reviews_approves_and_rejects_answers(settings: Settings) -> None:
+    feedback = FeedbackStore(settings.feedback_url)
+    source = Source(
+        1, "Guide", "guide.md", "", "Use pip.", "Use pip.", 0.8, "local:guide.md", "public"
+    )
+    answer = Answer("How to install?", "Use pip [1].", [source], "llm", "m", None, 5)
+    interaction = feedback.record_interaction(answer)
+    feedback.record_rating(interaction, 1, rater="client:a")
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review"])
+    assert f"{interaction} net +1, 1 raters How to install?" in " ".join(listed.output.split())
+    assert runner.invoke(app, ["approve", str(interaction)]).exit_code == 0
+    assert feedback.recent_good_questions(bar=Bar(min_raters=3)) == ["How to install?"]
+    assert runner.invoke(app, ["reject", str(interaction)]).exit_code == 0
+    assert feedback.recent_good_questions() == []
+    missing = runner.invoke(app, ["approve", "999"])
+    assert missing.exit_code == 2 and "no interaction with id 999" in missing.output
+
+
+def test_hash_password_prints_a_hash_the_settings_take(settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["hash-password"], input="long enough pw\nlong enough pw\n")
+    assert result.exit_code == 0 and "long enough pw" not in result.output
+    password_hash = result.output.strip().splitlines()[-1]
+    assert verify_password("long enough pw", password_hash)
+    Account(password_hash=password_hash)  # accepted by RAG_AUTH_USERS

@@ -205,7 +205,8 @@ def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None
     feedback.record_rating(feedback.record_interaction(answer), -1, "too vague")
 {%- if cookiecutter.llm != "none" %}
     liked = feedback.record_interaction(answer)
-    feedback.record_rating(liked, 1)
+    for rater in ("user:ann", "user:bob", "client:9f2c"):  # the default bar: three people
+        feedback.record_rating(liked, 1, rater=rater)
 
     promoted = run(dags["feedback_loop"], result_of="promote_answers")
     assert promoted == {"promoted": 1, "unchanged": 0, "withdrawn": 0}

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, insert, inspect, select
 from {{ cookiecutter.package_name }}.answers import Answer, Mode, Source
 from {{ cookiecutter.package_name }}.feedback import (
     MIGRATIONS,
+    Bar,
     FeedbackStore,
     metadata,
     migrate,
@@ -103,6 +104,60 @@ def test_recent_good_questions_are_net_positive_newest_first_and_distinct(
     assert store.recent_good_questions(limit=1) == ["New liked"]
 
 
+def test_what_others_see_needs_distinct_raters(store: FeedbackStore) -> None:
+    """One visitor rating an answer many times must not put it in front of everyone."""
+    interaction = store.record_interaction(answer("Poisoned?"))
+    bar = Bar(min_raters=2)
+    for _ in range(5):
+        store.record_rating(interaction, 1, rater="client:a")
+    assert store.recent_good_questions(bar=bar) == []
+    assert store.well_rated_answers(bar) == []
+    store.record_rating(interaction, 1, rater="user:b")
+    assert store.recent_good_questions(bar=bar) == ["Poisoned?"]
+    (rated,) = store.well_rated_answers(bar)
+    assert (rated.net_score, rated.raters) == (6, 2)
+
+
+def test_a_maintainer_decides_when_approval_is_needed(store: FeedbackStore) -> None:
+    approved = store.record_interaction(answer("Approved?"))
+    rejected = store.record_interaction(answer("Rejected?"))
+    for rater in ("a", "b", "c"):
+        store.record_rating(rejected, 1, rater=rater)
+    assert [a.question for a in store.awaiting_review()] == ["Rejected?"]
+    bar = Bar(min_raters=2, needs_approval=True)
+    assert store.well_rated_answers(bar) == []  # three raters, but nobody approved it
+
+    store.review(approved, "approve", "maintainer")
+    store.review(rejected, "reject", "maintainer")
+    assert [a.question for a in store.well_rated_answers(bar)] == ["Approved?"]
+    # Without the approval rule, a rejection still wins over any number of raters.
+    assert [a.question for a in store.well_rated_answers(Bar(min_raters=2))] == ["Approved?"]
+    assert store.awaiting_review() == []
+    store.record_rating(approved, -1, rater="d")  # people disagree with the maintainer
+    assert store.well_rated_answers(bar) == []
+    with pytest.raises(LookupError):
+        store.review(999, "approve", "maintainer")
+
+
+def test_the_landing_questions_are_those_the_visitor_may_read(store: FeedbackStore) -> None:
+    internal = answer("Internal?")
+    internal.sources = [replace(internal.sources[0], access="internal")]
+    store.record_rating(store.record_interaction(internal), 1)
+    store.record_rating(store.record_interaction(answer("Public?")), 1)
+    assert store.recent_good_questions(access=("public",)) == ["Public?"]
+    assert store.recent_good_questions(access=("internal", "public")) == ["Public?", "Internal?"]
+
+
+def test_raters_are_counted_by_address_without_storing_it(store: FeedbackStore) -> None:
+    first = store.rater_of("203.0.113.7")
+    assert first == store.rater_of("203.0.113.7") != store.rater_of("203.0.113.8")
+    assert first == FeedbackStore(str(store.engine.url)).rater_of("203.0.113.7")  # a restart
+    store.record_rating(store.record_interaction(answer("q")), 1, rater=first)
+    with store.engine.connect() as connection:
+        dump = "\n".join(connection.connection.driver_connection.iterdump())  # type: ignore[union-attr]
+    assert "203.0.113" not in dump and first in dump
+
+
 def test_well_rated_answers_count_the_ratings_of_their_reuses(store: FeedbackStore) -> None:
     original = store.record_interaction(answer("How to install?"))
     store.record_rating(original, 1)
@@ -115,7 +170,7 @@ def test_well_rated_answers_count_the_ratings_of_their_reuses(store: FeedbackSto
     assert store.well_rated_answers() == []
     store.record_rating(reuse, 1)
     store.record_rating(reuse, 1)
-    (rated,) = store.well_rated_answers(min_net_score=2)
+    (rated,) = store.well_rated_answers(Bar(min_net_score=2))
     assert (rated.interaction_id, rated.net_score, rated.sources[0]["uri"]) == (
         original,
         2,

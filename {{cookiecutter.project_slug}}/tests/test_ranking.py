@@ -57,8 +57,9 @@ def ranked_documents(settings: Settings, question: str) -> list[str]:
     from {{ cookiecutter.package_name }}.store import open_store
 
     embed = embedding_model(settings)
-    search = ChunkSearch(settings, open_store(settings), embed, access_filters(["public"]))
-    found = search.retrieve(QueryBundle(question, embedding=embed.get_query_embedding(question)))
+    search = ChunkSearch(settings, open_store(settings), embed, access_filters)
+    bundle = QueryBundle(question, embedding=embed.get_query_embedding(question))
+    found = search.retrieve(bundle, access=["public"])
     return [str(hit.node.metadata["document_id"]) for hit in found.hits]
 
 

@@ -14,9 +14,9 @@ from gradio_client import Client
 from {{ cookiecutter.package_name }}.answers import Answer, AnswerStream, Source
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-from {{ cookiecutter.package_name }}.ui import answer_view, build_app, launch, link_citations, source_cards
+from {{ cookiecutter.package_name }}.web.views import answer_view, link_citations, source_cards
 
-from .conftest import free_port
+from .conftest import serve_ui
 
 SOURCE = Source(
     number=1,
@@ -95,7 +95,7 @@ class TwoAtOnce:
     def __init__(self) -> None:
         self.together = threading.Barrier(2, timeout=30)
 
-    def stream(self, question: str, history: object = ()) -> AnswerStream:
+    def stream(self, question: str, history: object = (), access: object = None) -> AnswerStream:
         self.together.wait()  # alone for 30 s: BrokenBarrierError, and the answer is an error
         return AnswerStream(
             question, [], "llm", "stub", None, iter(["answered together"]), time.perf_counter()
@@ -106,13 +106,8 @@ def test_questions_are_answered_at_the_same_time_not_one_after_another(
     sample_index: Settings, ui_feedback: FeedbackStore
 ) -> None:
     """One slow answer (a language model that hangs) must not hold up everyone else's."""
-    app = build_app(sample_index, engine=TwoAtOnce(), feedback=ui_feedback)  # type: ignore[arg-type]
-    port = free_port()
-    launch(app, "127.0.0.1", port, sample_index, prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    for url in serve_ui(sample_index, ui_feedback, engine=TwoAtOnce()):
+        client = Client(url, verbose=False, download_files=False)
         jobs = [client.submit(q, [], api_name="/ask") for q in ("First?", "Second?")]
         chats = [job.result(timeout=60)[0] for job in jobs]
-    finally:
-        app.close()
     assert all("answered together" in str(chat[-1]["content"]) for chat in chats)

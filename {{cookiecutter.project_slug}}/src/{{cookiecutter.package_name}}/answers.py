@@ -93,8 +93,12 @@ class AnswerStream:
         )
 
 
+# Control characters but newline and tab: no question needs them, and some stores refuse NUL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def validate_question(question: str, max_chars: int) -> str:
-    question = question.strip()
+    question = CONTROL_CHARACTERS.sub(" ", question).strip()
     if not question:
         raise QuestionError("Please type a question.")
     if len(question) > max_chars:

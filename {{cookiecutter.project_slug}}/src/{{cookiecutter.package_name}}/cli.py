@@ -1,6 +1,5 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -8,12 +7,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .answers import CONTROL_CHARACTERS  # escape sequences start with them
 from .config import ChunkingStrategy, Settings
 
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
-# C0 and C1 control characters but newline and tab: escape sequences start with them.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 console = Console()
 PROGRESS_COLUMNS = (
     TextColumn("{task.description}"),
@@ -206,6 +204,58 @@ def unpin(document_id: Annotated[str, typer.Argument(help="A pinned or hidden do
     console.print(f"{printable(document_id)} ranks on its own merits again")
 
 
+@app.command()
+def review(
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
+) -> None:
+    """List answers rated helpful that await a maintainer's ``approve`` or ``reject``."""
+    from .feedback import FeedbackStore
+
+    for rated in FeedbackStore(Settings().feedback_url).awaiting_review(limit):
+        console.out(
+            printable(
+                f"{rated.interaction_id}  net {rated.net_score:+d}, {rated.raters} raters  "
+                f"{rated.question}\n    {' '.join(rated.answer.split())[:300]}"
+            ),
+            highlight=False,
+        )
+
+
+def _review(interaction_id: int, decision: str) -> None:
+    import getpass
+
+    from .feedback import FeedbackStore
+
+    try:
+        FeedbackStore(Settings().feedback_url).review(interaction_id, decision, getpass.getuser())
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def approve(interaction_id: Annotated[int, typer.Argument(help="As ``review`` lists it.")]) -> None:
+    """Let others see an answer (landing view) and the feedback loop reuse it, whatever its votes."""
+    _review(interaction_id, "approve")
+    console.print(f"approved answer {interaction_id}")
+
+
+@app.command()
+def reject(interaction_id: Annotated[int, typer.Argument(help="As ``review`` lists it.")]) -> None:
+    """Never show or reuse an answer, however it is rated."""
+    _review(interaction_id, "reject")
+    console.print(f"rejected answer {interaction_id}")
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Hash a password for ``RAG_AUTH_USERS`` (asked twice, never echoed)."""
+    from .web.accounts import hash_password as hashed
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    console.out(hashed(password), highlight=False)
+
+
 @app.command("propose-eval-cases")
 def propose_eval_cases(
     output: Annotated[Path, typer.Option(help="Proposals are appended here, to review.")] = Path(
@@ -231,7 +281,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
 ) -> None:
     """Start the web UI."""
-    from .ui import serve as serve_ui
+    from .web.app import serve as serve_ui
 
     console.print(f"Starting the UI at http://{host}:{port}")
     serve_ui(Settings(), host=host, port=port)

@@ -4,11 +4,11 @@ from pathlib import Path
 from typing import Literal
 
 {% if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" -%}
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 {%- elif cookiecutter.vector_store != "chroma" -%}
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 {%- else -%}
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 {%- endif %}
 from pydantic_settings import BaseSettings, SettingsConfigDict
 {%- if cookiecutter.vector_store == "pgvector" %}
@@ -17,6 +17,13 @@ from sqlalchemy.engine import make_url
 
 ChunkingStrategy = Literal["markdown", "sentence", "tokens", "code"]
 Access = Literal["public", "internal"]  # each chunk's label; queries see the labels they are given
+
+
+class Account(BaseModel):
+    """A user of the web UI: a password hash from ``hash-password``, and the user's groups."""
+
+    password_hash: str = Field(pattern=r"^scrypt\$")
+    groups: list[str] = []
 
 
 class Settings(BaseSettings):
@@ -144,11 +151,37 @@ class Settings(BaseSettings):
     # that a visitor is told the app is busy, instead of everyone waiting behind one slow answer.
     ui_concurrency: int = Field(8, ge=1)
     ui_queue_size: int = Field(64, ge=1)
+    # Visitors of one client (a signed-in user, else an address) may ask and rate this often.
+    ui_questions_per_minute: int = Field(20, ge=1)
+    ui_ratings_per_minute: int = Field(30, ge=1)
+
+    # Who may use the web UI (docs/security.md). Without auth_users or auth_header anyone who reaches it
+    # may ask, and reads the query_access labels; signed-in users also read their groups' labels.
+    auth_users: dict[str, Account] = Field(
+        {},
+        description='{"name": {"password_hash": "scrypt$...", "groups": ["staff"]}}: a login page.',
+    )
+    auth_header: str | None = Field(
+        None, description="Header in which an auth proxy in front names the signed-in user."
+    )
+    auth_groups_header: str | None = Field(
+        None, description="Header in which that proxy lists the user's groups, comma-separated."
+    )
+    auth_required: bool = Field(False, description="With auth_header: refuse anyone not signed in.")
+    group_access: dict[str, list[Access]] = Field(
+        {},
+        description='Labels a group may read besides query_access, e.g. {"staff": ["internal"]}.',
+    )
     eval_questions: Path = Field(
         Path("eval/questions.jsonl"), description="The question set that `eval` scores by default."
     )
 
     # Feedback
+    # What others see of one visitor's ratings: a question reaches the landing view, and an answer is
+    # reused as verified, only once this many distinct raters found it helpful or a maintainer
+    # approved it (`review`, `approve`); with sharing_needs_approval, only after approval.
+    sharing_min_raters: int = Field(3, ge=1)
+    sharing_needs_approval: bool = False
     feedback_db_url: str | None = None  # any SQLAlchemy URL; default: {% if cookiecutter.vector_store != "pgvector" %}SQLite in data_dir{% else %}database_url{% endif %}
 {%- if cookiecutter.llm != "none" %}
     # Well-rated answers go back into the index as verified answers (the feedback_loop DAG).
@@ -162,6 +195,12 @@ class Settings(BaseSettings):
         description="Cosine similarity of two questions above which a verified answer is reused as is.",
     )
 {%- endif %}
+
+    @model_validator(mode="after")
+    def _one_way_to_sign_in(self) -> "Settings":
+        if self.auth_users and self.auth_header:
+            raise ValueError("set auth_users or auth_header, not both")
+        return self
 
     def with_chunking(
         self,

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 {%- if cookiecutter.llm != "none" %}
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 {%- else %}
 {# a blank line between the standard library and third-party imports #}
@@ -38,6 +37,7 @@ from .deadlines import Deadlined
 from .embeddings import embedding_model
 from .passages import group_neighbours, group_text
 {%- if cookiecutter.llm != "none" %}
+from .prompts import answer_messages, condense_messages, rephrase_messages
 from .redaction import redact
 {%- endif %}
 from .retrieval.search import ChunkSearch, Found
@@ -61,20 +61,6 @@ WEAK_NOTICE = (
 Turn = tuple[str, str]  # an earlier question and its answer
 HISTORY_TURNS = 3  # earlier turns that a follow-up is read with
 {%- if cookiecutter.llm != "none" %}
-SYSTEM_PROMPT = (
-    "You answer questions about the documentation of {project}. Use only the numbered sources you "
-    "are given. Cite each statement with its source number in square brackets, like [1] or [2][3]. "
-    "If the sources do not contain the answer, say so plainly instead of guessing."
-)
-REPHRASE_PROMPT = (
-    "Write {count} different search queries that would find the documentation passages answering "
-    "the user's question: other words for the same need, the names a manual would use. One query "
-    "per line, nothing else."
-)
-CONDENSE_PROMPT = (
-    "Rewrite the user's last question so that it can be understood without the conversation before "
-    "it: replace pronouns and references with what they refer to. Reply with the question only."
-)
 UNAVAILABLE_NOTICE = (
     "The language model could not answer just now, so here are the most relevant passages."
 )
@@ -101,9 +87,7 @@ class QueryEngine:
         self.settings = settings
         self._store = store or open_store(settings)
         self._embed = embedding_model(settings)
-        self._chunks = ChunkSearch(
-            settings, self._store, self._embed, access_filters(settings.query_access)
-        )
+        self._chunks = ChunkSearch(settings, self._store, self._embed, access_filters)
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
@@ -113,9 +97,11 @@ class QueryEngine:
     def retrieve(self, question: str) -> list[Source]:
         return self.search(question)[0]
 
-    def search(self, question: str) -> tuple[list[Source], float | None]:
+    def search(
+        self, question: str, access: Sequence[str] | None = None
+    ) -> tuple[list[Source], float | None]:
         """The sources for ``question``, and the closest chunk's similarity to it by meaning."""
-        found = self._search(question)[1]
+        found = self._search(question, access or self.settings.query_access)[1]
         return self._sources(found.hits), found.best_similarity
 
     def _sources(self, hits: list[NodeWithScore]) -> list[Source]:
@@ -123,12 +109,16 @@ class QueryEngine:
         groups = group_neighbours(hits, self.settings.passage_window)
         return [_source(number, group) for number, group in enumerate(groups, start=1)]
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> AnswerStream:
-        """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first."""
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), access: Sequence[str] | None = None
+    ) -> AnswerStream:
+        """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first, and
+        ``access`` the labels of the chunks the asker may read (default: ``query_access``)."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         question = self._standalone(question, history[-HISTORY_TURNS:])
-        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question)
+        labels = access or self.settings.query_access
+        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question, labels)
 {%- if cookiecutter.llm != "none" %}
         if verified := self._verified.match(query_vector, found.hits):
             return _verified_stream(question, verified, started)
@@ -168,8 +158,10 @@ class QueryEngine:
         return stream
 {%- endif %}
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        return self.stream(question, history).answer()
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), access: Sequence[str] | None = None
+    ) -> Answer:
+        return self.stream(question, history, access).answer()
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it is meant in its conversation."""
@@ -179,16 +171,9 @@ class QueryEngine:
 {%- if cookiecutter.llm != "none" %}
         if self._llm is None:
             return together
-        transcript = "\n".join(f"User: {q}\nAssistant: {a[:600]}" for q, a in history)
-        messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=CONDENSE_PROMPT),
-            ChatMessage(
-                role=MessageRole.USER,
-                content=f"Conversation:\n{transcript}\n\nLast question: {question}",
-            ),
-        ]
         try:
-            rewritten = str(self._llm.chat(messages).message.content or "").strip()
+            reply = self._llm.chat(condense_messages(history, question))
+            rewritten = str(reply.message.content or "").strip()
         except Exception as error:
             log.warning("could not rewrite a follow-up question: %s", _describe(error))
             return together
@@ -197,7 +182,7 @@ class QueryEngine:
         return together
 {%- endif %}
 
-    def _search(self, question: str) -> tuple[list[float], Found]:
+    def _search(self, question: str, access: Sequence[str]) -> tuple[list[float], Found]:
         query_vector = self._embed.get_query_embedding(question)
         if not self._embedding_checked:
             self._store.check_embedding(self._embed.model_name, len(query_vector))
@@ -209,9 +194,10 @@ class QueryEngine:
             for text in self._rephrase(question)
         ]
         bundle = QueryBundle(question, embedding=query_vector)
-        return query_vector, self._chunks.retrieve(bundle, *rephrasings)
+        return query_vector, self._chunks.retrieve(bundle, *rephrasings, access=access)
 {%- else %}
-        return query_vector, self._chunks.retrieve(QueryBundle(question, embedding=query_vector))
+        bundle = QueryBundle(question, embedding=query_vector)
+        return query_vector, self._chunks.retrieve(bundle, access=access)
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
 
@@ -221,12 +207,8 @@ class QueryEngine:
         count = self.settings.multi_query
         if not count or self._llm is None:
             return []
-        messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=REPHRASE_PROMPT.format(count=count)),
-            ChatMessage(role=MessageRole.USER, content=question),
-        ]
         try:
-            reply = str(self._llm.chat(messages).message.content or "")
+            reply = str(self._llm.chat(rephrase_messages(question, count)).message.content or "")
         except Exception as error:
             log.warning("could not rephrase a question: %s", _describe(error))
             return []
@@ -234,13 +216,7 @@ class QueryEngine:
 
     def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
         assert self._llm is not None
-        context = "\n\n".join(f"[{s.number}] {s.heading}\n{s.text}" for s in sources)
-        system = SYSTEM_PROMPT.format(project=self.settings.project_name)
-        user = f"Sources:\n\n{context}\n\nQuestion: {question}"
-        messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=system),
-            ChatMessage(role=MessageRole.USER, content=user),
-        ]
+        messages = answer_messages(self.settings.project_name, question, sources)
         for response in self._llm.stream_chat(messages):
             if response.delta:
                 yield response.delta

@@ -1,11 +1,14 @@
-"""The project's database: every question asked, its answer and sources, the ratings people give,
-and the runs of the retrieval evaluation.
+"""The project's database: every question asked, its answer and sources, the ratings people give and
+who gave them, a maintainer's reviews, and the runs of the retrieval evaluation.
 
 Any SQLAlchemy URL works (SQLite by default). Tables are created on first use, and ``MIGRATIONS``
 brings an older database up to date, so a new release never breaks an existing one.
 """
 
-from collections.abc import Callable
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +30,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
     create_engine,
     func,
     inspect,
+    or_,
     select,
     text,
     true,
@@ -41,6 +47,7 @@ from .private_files import private_file
 
 if TYPE_CHECKING:
     from .answers import Answer
+    from .config import Settings
 
 metadata = MetaData()
 
@@ -90,7 +97,14 @@ interactions = Table(
     # v3: False when the language model stopped mid-answer; such an answer is never promoted.
     Column("complete", Boolean, nullable=False, server_default=true()),
 )
-ratings = Table("ratings", metadata, *_v1_rating_columns())
+ratings = Table(
+    "ratings",
+    metadata,
+    *_v1_rating_columns(),
+    # v6: who rated ("user:<name>", or "client:<keyed hash of the address>"); helpful ratings count
+    # once per rater towards the bar an answer must pass before others see it.
+    Column("rater", String(200), index=True),
+)
 
 
 def _v4_eval_tables(into: MetaData) -> tuple[Table, Table]:
@@ -148,6 +162,28 @@ def _v5_source_tables(into: MetaData) -> tuple[Table, Table]:
 source_standings, source_overrides = _v5_source_tables(metadata)
 
 
+def _v7_review_tables(into: MetaData) -> tuple[Table, Table]:
+    reviews = Table(
+        "reviews",
+        into,
+        Column("interaction_id", Integer, primary_key=True),
+        Column("decision", String(8), nullable=False),  # "approve" or "reject"
+        Column("reviewer", String(200), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now),
+    )
+    keys = Table(
+        "instance_keys",
+        into,
+        Column("name", String(50), primary_key=True),
+        Column("value", String(200), nullable=False),
+    )
+    return reviews, keys
+
+
+# v7: a maintainer's approvals and rejections of answers; the key that rater addresses are hashed with.
+reviews, instance_keys = _v7_review_tables(metadata)
+
+
 # The _v1_* column lists are the first released schema: never edit them. A schema change is a new
 # column above plus a new migration below.
 def _v1_create_tables(connection: Connection) -> None:
@@ -170,6 +206,11 @@ def _v3_add_complete(connection: Connection) -> None:
     )
 
 
+def _v6_add_rater(connection: Connection) -> None:
+    connection.execute(text("ALTER TABLE ratings ADD COLUMN rater VARCHAR(200)"))
+    connection.execute(text("CREATE INDEX ix_ratings_rater ON ratings (rater)"))
+
+
 def _creating(tables: Callable[[MetaData], object]) -> Callable[[Connection], None]:
     """A migration that creates the tables ``tables`` defines, as that release defined them."""
 
@@ -188,6 +229,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v3_add_complete,
     _creating(_v4_eval_tables),
     _creating(_v5_source_tables),
+    _v6_add_rater,
+    _creating(_v7_review_tables),
 ]
 
 
@@ -203,6 +246,26 @@ def migrate(engine: Engine) -> int:
 
 
 @dataclass(frozen=True)
+class Bar:
+    """What a rated answer must pass before anyone else sees it: on the landing view, or reused as a
+    verified answer. One anonymous vote must never be enough to change what others are shown."""
+
+    min_net_score: int = 1  # helpful minus unhelpful ratings
+    min_raters: int = (
+        1  # distinct people (signed-in users, or client addresses) who found it helpful
+    )
+    needs_approval: bool = False  # only answers a maintainer approved
+
+    @classmethod
+    def of(cls, settings: "Settings") -> "Bar":
+        return cls(
+            min_net_score=getattr(settings, "verified_min_net_score", 1),
+            min_raters=settings.sharing_min_raters,
+            needs_approval=settings.sharing_needs_approval,
+        )
+
+
+@dataclass(frozen=True)
 class RatedAnswer:
     interaction_id: int
     question: str
@@ -210,6 +273,12 @@ class RatedAnswer:
     sources: list[dict[str, Any]]
     model: str | None
     net_score: int
+    raters: int = 0
+    review: str | None = None  # "approve", "reject", or None: not reviewed
+
+    def visible_to(self, access: Collection[str]) -> bool:
+        """Whether someone who may read ``access`` may see this answer: all its sources are theirs."""
+        return all(str(source.get("access", "internal")) in access for source in self.sources)
 
 
 @dataclass(frozen=True)
@@ -247,6 +316,7 @@ class FeedbackStore:
             private_file(Path(parsed.database))  # before SQLite creates it world-readable
         self.engine = create_engine(url)
         migrate(self.engine)
+        self._key: bytes | None = None
 
     def record_interaction(self, answer: "Answer") -> int:
         with self.engine.begin() as connection:
@@ -265,20 +335,24 @@ class FeedbackStore:
             )
             return inserted_id(result)
 
-    def record_rating(self, interaction_id: int, score: int, comment: str | None = None) -> int:
+    def record_rating(
+        self,
+        interaction_id: int,
+        score: int,
+        comment: str | None = None,
+        *,
+        rater: str | None = None,
+    ) -> int:
         if score not in (1, -1):
             raise ValueError("score must be +1 (helpful) or -1 (not helpful)")
         with self.engine.begin() as connection:
-            exists = connection.execute(
-                select(interactions.c.id).where(interactions.c.id == interaction_id)
-            )
-            if exists.first() is None:
-                raise LookupError(f"no interaction with id {interaction_id}")
+            _check_exists(connection, interaction_id)
             result = connection.execute(
                 ratings.insert().values(
                     interaction_id=interaction_id,
                     score=score,
                     comment=(comment or "").strip() or None,
+                    rater=rater,
                 )
             )
             return inserted_id(result)
@@ -300,23 +374,61 @@ class FeedbackStore:
                     ratings.update().where(ratings.c.id == rating_id).values(**changes)
                 )
 
-    def recent_good_questions(self, limit: int = 8) -> list[str]:
-        """Questions whose answers were rated helpful on balance, most recently rated first."""
-        return [rated.question for rated in self._net_positive(limit=limit)]
+    def recent_good_questions(
+        self, limit: int = 8, bar: Bar = Bar(), access: Collection[str] = ("public",)
+    ) -> list[str]:
+        """Questions whose answers passed ``bar``, most recently rated first, that someone who may
+        read ``access`` may see."""
+        passed = self._passing(bar)
+        return [rated.question for rated in passed if rated.visible_to(access)][:limit]
 
-    def well_rated_answers(self, min_net_score: int = 1) -> list[RatedAnswer]:
-        """Language-model answers rated helpful on balance: one per question, the latest rated.
+    def well_rated_answers(self, bar: Bar = Bar()) -> list[RatedAnswer]:
+        """Complete language-model answers that passed ``bar``: one per question, the latest rated.
 
         Ratings of a verified answer count for the answer it reused, so a thumbs-down on a verified
         answer can withdraw it.
         """
-        return self._net_positive(min_net_score=min_net_score, modes=("llm",), complete_only=True)
+        return self._passing(bar, modes=("llm",), complete_only=True)
 
-    def helpful_answers(self, min_net_score: int = 1) -> list[RatedAnswer]:
-        """Whole answers, generated or passages, rated helpful on balance: one per question."""
-        return self._net_positive(
-            min_net_score=min_net_score, modes=("llm", "passages"), complete_only=True
-        )
+    def helpful_answers(self, bar: Bar = Bar()) -> list[RatedAnswer]:
+        """Whole answers, generated or passages, that passed ``bar``: one per question."""
+        return self._passing(bar, modes=("llm", "passages"), complete_only=True)
+
+    def awaiting_review(self, limit: int = 50) -> list[RatedAnswer]:
+        """Complete answers rated helpful on balance that no maintainer has reviewed, newest first."""
+        pending = self._passing(Bar(min_net_score=1), complete_only=True, reviewed=False)
+        return pending[:limit]
+
+    def review(self, interaction_id: int, decision: str, reviewer: str) -> None:
+        """A maintainer approves an answer (others may see and reuse it) or rejects it (never)."""
+        if decision not in ("approve", "reject"):
+            raise ValueError("decision must be 'approve' or 'reject'")
+        with self.engine.begin() as connection:
+            _check_exists(connection, interaction_id)
+            connection.execute(reviews.delete().where(reviews.c.interaction_id == interaction_id))
+            connection.execute(
+                reviews.insert().values(
+                    interaction_id=interaction_id, decision=decision, reviewer=reviewer
+                )
+            )
+
+    def rater_of(self, address: str) -> str:
+        """How a client address is recorded as a rater: hashed with this database's own key, so that
+        distinct addresses count apart without any address being stored."""
+        digest = hmac.new(self._instance_key(), address.encode(), hashlib.sha256).hexdigest()
+        return f"client:{digest[:24]}"
+
+    def _instance_key(self) -> bytes:
+        if self._key is None:
+            with self.engine.begin() as connection:
+                found = connection.execute(
+                    select(instance_keys.c.value).where(instance_keys.c.name == "rater")
+                ).scalar()
+                if found is None:
+                    found = secrets.token_hex(32)
+                    connection.execute(instance_keys.insert().values(name="rater", value=found))
+            self._key = bytes.fromhex(found)
+        return self._key
 
     def source_votes(self) -> list[tuple[list[str], int]]:
         """Every rated answer as (the documents it cited, its net rating). A generated answer cites
@@ -426,46 +538,66 @@ class FeedbackStore:
             ),
         )
 
-    def _net_positive(
+    def _passing(
         self,
+        bar: Bar,
         *,
-        min_net_score: int = 1,
         modes: tuple[str, ...] | None = None,
-        limit: int | None = None,
         complete_only: bool = False,
+        reviewed: bool | None = None,
     ) -> list[RatedAnswer]:
         # A rating of a verified answer is credited to the interaction that answer came from.
         credited = func.coalesce(interactions.c.verified_from, interactions.c.id)
+        helpful_rater = case((ratings.c.score > 0, func.coalesce(ratings.c.rater, "")))
         votes = (
             select(
                 credited.label("interaction_id"),
                 func.sum(ratings.c.score).label("net_score"),
+                func.count(func.distinct(helpful_rater)).label("raters"),
                 func.max(ratings.c.created_at).label("last_rated"),
             )
             .join(ratings, ratings.c.interaction_id == interactions.c.id)
             .group_by(credited)
-            .having(func.sum(ratings.c.score) >= min_net_score)
             .subquery()
         )
+        net = func.coalesce(votes.c.net_score, 0)
+        by_votes = and_(
+            reviews.c.decision.is_(None),
+            net >= bar.min_net_score,
+            votes.c.raters >= bar.min_raters,
+        )
+        # An approved answer stays until people rate it unhelpful on balance; a rejected one never shows.
+        approved = and_(reviews.c.decision == "approve", net >= 0)
+        when = func.coalesce(votes.c.last_rated, reviews.c.created_at)
         query = (
-            select(interactions, votes.c.net_score, votes.c.last_rated)
-            .join(votes, votes.c.interaction_id == interactions.c.id)
-            .order_by(votes.c.last_rated.desc(), interactions.c.id.desc())
+            select(interactions, net.label("net"), votes.c.raters, reviews.c.decision)
+            .outerjoin(votes, votes.c.interaction_id == interactions.c.id)
+            .outerjoin(reviews, reviews.c.interaction_id == interactions.c.id)
+            .where(approved if bar.needs_approval else or_(approved, by_votes))
+            .order_by(when.desc(), interactions.c.id.desc())
         )
         if modes:
             query = query.where(interactions.c.mode.in_(modes))
         if complete_only:
             query = query.where(interactions.c.complete.is_(True))
+        if reviewed is not None:
+            decided = reviews.c.decision.isnot(None)
+            query = query.where(decided if reviewed else reviews.c.decision.is_(None))
         found: dict[str, RatedAnswer] = {}
         with self.engine.connect() as connection:
             for row in connection.execute(query):
                 key = " ".join(row.question.lower().split())
                 if key not in found:
                     found[key] = RatedAnswer(
-                        row.id, row.question, row.answer, row.sources, row.model, row.net_score
+                        row.id,
+                        row.question,
+                        row.answer,
+                        row.sources,
+                        row.model,
+                        int(row.net),
+                        int(row.raters or 0),
+                        row.decision,
                     )
-                if len(found) == limit:
-                    break
         return list(found.values())
 
     def counts(self) -> dict[str, int]:
@@ -477,6 +609,12 @@ class FeedbackStore:
 
     def table_names(self) -> set[str]:
         return set(inspect(self.engine).get_table_names())
+
+
+def _check_exists(connection: Connection, interaction_id: int) -> None:
+    found = connection.execute(select(interactions.c.id).where(interactions.c.id == interaction_id))
+    if found.first() is None:
+        raise LookupError(f"no interaction with id {interaction_id}")
 
 
 def _percentile(sorted_values: list[int], share: float) -> int | None:

@@ -18,8 +18,9 @@ from llama_index.core.schema import NodeWithScore
 
 from .config import Settings
 from .embeddings import embedding_model
-from .feedback import FeedbackStore, RatedAnswer
+from .feedback import Bar, FeedbackStore, RatedAnswer
 from .ingest import chunk_node
+from .injection import carries_instructions
 from .sources import SourceDocument
 from .store import open_store
 
@@ -59,7 +60,8 @@ def promote_answers(
     feedback = feedback or FeedbackStore(settings.feedback_url)
     wanted = {
         document.id: (document, rated)
-        for rated in feedback.well_rated_answers(settings.verified_min_net_score)
+        for rated in feedback.well_rated_answers(Bar.of(settings))
+        if not _carries_instructions(rated)
         for document in [_as_document(rated)]
     }
     store = open_store(settings)
@@ -134,6 +136,12 @@ class VerifiedAnswers:
         if question not in self._question_vectors:
             self._question_vectors[question] = self._embed.get_text_embedding(question)
         return self._question_vectors[question]
+
+
+def _carries_instructions(rated: RatedAnswer) -> bool:
+    """A prompt-injected document may have steered the answer: never reuse it, however rated."""
+    texts = [str(source.get("text") or "") for source in rated.sources]
+    return carries_instructions(rated.answer, texts)
 
 
 def _as_document(rated: RatedAnswer) -> SourceDocument:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..answers import cited_numbers
-from ..feedback import FeedbackStore, RatedAnswer
+from ..feedback import Bar, FeedbackStore, RatedAnswer
 from .cases import CaseError, load_cases
 from .scoring import normalise
 
@@ -119,7 +119,7 @@ def propose_cases(
     for path in (question_set, output):
         with suppress(CaseError):  # no such file yet, or an empty one
             known |= {normalise(case.question) for case in load_cases(path).cases}
-    new = list(proposals(store.helpful_answers(min_net_score), known))
+    new = list(proposals(store.helpful_answers(Bar(min_net_score=min_net_score)), known))
     if new:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("a", encoding="utf-8") as lines:

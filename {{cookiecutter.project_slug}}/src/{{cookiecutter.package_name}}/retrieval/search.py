@@ -1,5 +1,6 @@
 """Find a question's chunks: one ranked list per query mode of the store, fused, then ranked."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from llama_index.core import VectorStoreIndex
@@ -29,27 +30,39 @@ class ChunkSearch:
         settings: Settings,
         store: DocumentStore,
         embed: BaseEmbedding,
-        filters: MetadataFilters,
+        filters: Callable[[Sequence[str]], MetadataFilters],
     ) -> None:
         self.settings = settings
         self.standing = SourceStanding(FeedbackStore(settings.feedback_url))
-        index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embed)
-        candidates = candidate_count(settings.top_k)
+        self._index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embed)
         self._store = store
-        self._retrievers: list[BaseRetriever] = [
-            index.as_retriever(
-                similarity_top_k=candidates,
-                sparse_top_k=candidates,
-                filters=filters,
-                vector_store_query_mode=mode,
-            )
-            for mode in store.query_modes
-        ]
+        self._filters = filters
+        self._retrievers: dict[tuple[str, ...], list[BaseRetriever]] = {}
 
-    def retrieve(self, query: QueryBundle, *rephrasings: QueryBundle) -> Found:
+    def retrievers(self, access: Sequence[str]) -> list[BaseRetriever]:
+        """One retriever per query mode of the store, seeing only chunks labelled one of ``access``."""
+        labels = tuple(sorted(set(access)))
+        if labels not in self._retrievers:
+            candidates = candidate_count(self.settings.top_k)
+            self._retrievers[labels] = [
+                self._index.as_retriever(
+                    similarity_top_k=candidates,
+                    sparse_top_k=candidates,
+                    filters=self._filters(labels),
+                    vector_store_query_mode=mode,
+                )
+                for mode in self._store.query_modes
+            ]
+        return self._retrievers[labels]
+
+    def retrieve(
+        self, query: QueryBundle, *rephrasings: QueryBundle, access: Sequence[str]
+    ) -> Found:
         """The best ``top_k`` chunks for ``query`` and its rephrasings, each bundle carrying its
-        embedding; every list (per query and mode) is fused by reciprocal rank."""
-        lists = [r.retrieve(bundle) for bundle in (query, *rephrasings) for r in self._retrievers]
+        embedding, among the chunks labelled one of ``access``; every list (per query and mode) is
+        fused by reciprocal rank."""
+        retrievers = self.retrievers(access)
+        lists = [r.retrieve(bundle) for bundle in (query, *rephrasings) for r in retrievers]
         vector = query.embedding or []
         similarities = [self._store.similarity(hit, vector) for hit in lists[0]]
         best = max((s for s in similarities if s is not None), default=None)

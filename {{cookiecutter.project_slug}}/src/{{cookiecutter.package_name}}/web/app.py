@@ -3,11 +3,13 @@
 Follow-up questions are read with the turns before them (see ``engine``). Each answer streams in; its
 ``[n]`` citations link to the sources listed under it as cards, and each answer can be rated, once it
 exists, helpful or not, with an optional comment. The landing view says what the app answers and offers
-the recent questions whose answers people found helpful. System fonts only: it needs no internet.
+the recent questions whose answers passed the sharing bar. System fonts only: it needs no internet.
+
+Nothing a visitor sends names a row: answers and ratings are found through the session's own state on
+the server, so one visitor can neither rate another's answer nor rate one answer twice.
 """
 
 import html
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,14 +17,18 @@ from typing import Any
 import gradio as gr
 from gradio.components.chatbot import ExampleMessage
 
-from .answers import CITATION, Answer, QuestionError, Source
-from .config import Settings
-from .engine import QueryEngine
-from .feedback import FeedbackStore
+from ..answers import QuestionError
+from ..config import Settings
+from ..engine import QueryEngine
+from ..feedback import Bar, FeedbackStore
+from ..injection import looks_like_instructions
+from .accounts import Login
+from .limits import RateLimit
+from .views import answer_view, landing_text, link_citations
+from .visitors import Visitor, identify, proxy_user
 
 RECENT_QUESTIONS = 6
 MAX_COMMENT_CHARS = 1000
-SNIPPET_PREVIEW_CHARS = 160
 HELPFUL, NOT_HELPFUL = "Like", "Dislike"  # the names Gradio draws as thumbs
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
@@ -49,60 +55,9 @@ class Conversation:
     last_rating: int | None = None  # the rating a comment goes to
 
 
-def link_citations(text: str, sources: list[Source]) -> str:
-    """``[n]`` becomes a link to source n where it has a web address."""
-    links = {s.number: s.uri for s in sources if s.uri.startswith(("http://", "https://"))}
-
-    def link(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        return f"[[{number}]]({links[number]})" if number in links else match.group(0)
-
-    return CITATION.sub(link, text)
-
-
-def plain_text(markdown: str) -> str:
-    """Chunk text for a one-line preview: without heading marks, code fences, bold or backticks."""
-    text = re.sub(r"(?m)^\s*(#{1,6}\s+|```\w*\s*$|>\s?)", "", markdown)
-    return re.sub(r"\*{1,3}|`+", "", text)
-
-
-def source_cards(sources: list[Source], whole: bool = False) -> str:
-    """Sources as compact cards: title › section, link or path, and a preview that expands to the
-    snippet, or to the whole passage (``whole``: when the passages are the answer)."""
-    cards = []
-    for source in sources:
-        where = html.escape(source.uri)
-        if source.uri.startswith(("http://", "https://")):
-            where = f'<a href="{where}" target="_blank" rel="noopener noreferrer">{where}</a>'
-        preview = " ".join(plain_text(source.snippet).split())[:SNIPPET_PREVIEW_CHARS]
-        preview = preview.rsplit(" ", 1)[0]
-        cards.append(
-            '<details class="source-card">'
-            f"<summary><b>[{source.number}] {html.escape(source.heading)}</b> "
-            f'<span class="source-where">{where}</span><br>{html.escape(preview)} …</summary>'
-            f"<p>{html.escape(source.text if whole else source.snippet)}</p></details>"
-        )
-    return f'<div class="sources"><b>Sources</b>{"".join(cards)}</div>' if cards else ""
-
-
-def answer_view(answer: Answer) -> str:
-    """An answer as the conversation shows it: cited text, then its sources; passages once."""
-    if answer.mode == "passages":
-        return f"_{answer.notice}_" + source_cards(answer.sources, whole=True)
-    return link_citations(answer.text, answer.sources) + source_cards(answer.sources)
-
-
 def pick_starter(selection: gr.SelectData) -> str:
     """The starter question someone clicked on the landing view."""
     return str(selection.value["text"])
-
-
-def landing_text() -> str:
-    return (
-        "**Ask about the documentation**: how to set things up, what an option does, why something "
-        "fails. Answers cite their sources, and you can ask follow-up questions.\n\n"
-        "Rate the answers: the questions whose answers helped appear here for the next person."
-    )
 
 
 def build_app(
@@ -110,18 +65,36 @@ def build_app(
 ) -> gr.Blocks:
     engine = engine or QueryEngine(settings)
     feedback = feedback or FeedbackStore(settings.feedback_url)
+    bar = Bar.of(settings)
+    asking = RateLimit(settings.ui_questions_per_minute)
+    rating = RateLimit(settings.ui_ratings_per_minute)
 
-    def starters() -> list[ExampleMessage]:
-        return [ExampleMessage(text=q) for q in feedback.recent_good_questions(RECENT_QUESTIONS)]
+    def visitor(request: gr.Request | None) -> Visitor:
+        return identify(request, settings, feedback.rater_of)
+
+    def starters(access: tuple[str, ...]) -> list[ExampleMessage]:
+        questions = feedback.recent_good_questions(RECENT_QUESTIONS, bar, access)
+        return [ExampleMessage(text=q) for q in questions if not looks_like_instructions(q)]
 
     def respond(
-        message: str, chat: list[dict[str, Any]], conversation: Conversation
+        message: str,
+        chat: list[dict[str, Any]],
+        conversation: Conversation,
+        request: gr.Request,
     ) -> Iterator[tuple[list[dict[str, Any]], str, Conversation]]:
         if not chat:  # an empty conversation starts afresh, whatever this session asked before
             conversation = Conversation()
         chat = [*chat, {"role": "user", "content": message}]
+        who = visitor(request)
+        if not asking.allow(who.client):
+            notice = (
+                f"You can ask {asking.per_minute} questions a minute here: please wait a moment."
+            )
+            chat.append({"role": "assistant", "content": f"_{notice}_"})
+            yield chat, message, conversation  # the question stays in the box, to send again
+            return
         try:
-            stream = engine.stream(message, conversation.turns)
+            stream = engine.stream(message, conversation.turns, who.access)
         except QuestionError as error:
             chat.append({"role": "assistant", "content": f"_{error}_"})
             yield chat, "", conversation
@@ -139,36 +112,44 @@ def build_app(
         yield chat, "", conversation
 
     def rate(
-        data: gr.LikeData, conversation: Conversation
+        data: gr.LikeData, conversation: Conversation, request: gr.Request
     ) -> tuple[str, dict[str, Any], Conversation]:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
-        interaction = conversation.interactions.get(int(index))
+        interaction = conversation.interactions.get(index) if isinstance(index, int) else None
         if interaction is None or not isinstance(data.liked, bool):
             return "", gr.update(visible=False), conversation
+        who = visitor(request)
+        if not rating.allow(who.client):
+            return "Too many ratings at once: please wait a minute.", gr.update(), conversation
         score = 1 if data.liked else -1
-        if (rating := conversation.ratings.get(interaction)) is not None:
-            feedback.update_rating(rating, score=score)  # changed their mind: one rating each
+        if (rated := conversation.ratings.get(interaction)) is not None:
+            feedback.update_rating(rated, score=score)  # changed their mind: one rating each
         else:
-            rating = conversation.ratings[interaction] = feedback.record_rating(interaction, score)
-        conversation.last_rating = rating
+            rated = feedback.record_rating(interaction, score, rater=who.client)
+            conversation.ratings[interaction] = rated
+        conversation.last_rating = rated
         thanks = "Thanks, your rating was saved." + (
             "" if score > 0 else " What was missing? A comment helps us improve the docs."
         )
         return thanks, gr.update(visible=True, value=""), conversation
 
-    def comment(text: str, conversation: Conversation) -> tuple[str, dict[str, Any]]:
+    def comment(
+        text: str, conversation: Conversation, request: gr.Request
+    ) -> tuple[str, dict[str, Any]]:
         if conversation.last_rating is None or not text.strip():
             return "", gr.update()
         if len(text) > MAX_COMMENT_CHARS:  # the page limits it too, but requests can be forged
             return f"Please keep comments under {MAX_COMMENT_CHARS:,} characters.", gr.update()
+        if not rating.allow(visitor(request).client):
+            return "Too many ratings at once: please wait a minute.", gr.update()
         feedback.update_rating(conversation.last_rating, comment=text)
         return "Thanks, your comment was saved.", gr.update(visible=False, value="")
 
     def new_conversation() -> tuple[list[dict[str, Any]], Conversation, str, dict[str, Any]]:
         return [], Conversation(), "", gr.update(visible=False, value="")
 
-    def refresh_starters() -> dict[str, Any]:
-        return gr.update(examples=starters() or None)
+    def refresh_starters(request: gr.Request) -> dict[str, Any]:
+        return gr.update(examples=starters(visitor(request).access) or None)
 
     with gr.Blocks(title=settings.project_name) as app:
         conversation = gr.State(lambda: Conversation())  # a factory: one per browser session
@@ -177,7 +158,7 @@ def build_app(
             new_button = gr.Button("New conversation", size="sm", scale=0, min_width=160)
         chatbot = gr.Chatbot(
             placeholder=landing_text(),
-            examples=starters() or None,
+            examples=starters(tuple(settings.query_access)) or None,
             feedback_options=[HELPFUL, NOT_HELPFUL],
             buttons=["copy"],
             height="65vh",
@@ -235,6 +216,10 @@ def build_app(
 
 
 def launch(app: gr.Blocks, host: str, port: int, settings: Settings, **options: Any) -> None:
+    if settings.auth_users:  # Gradio's login page, checked against the configured accounts
+        options.setdefault("auth", Login(settings.auth_users))
+    elif user := proxy_user(settings):  # refused unless the proxy in front signed them in
+        options.setdefault("auth_dependency", user)
     app.queue(
         default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
     ).launch(
