@@ -23,16 +23,26 @@ import socket
 import subprocess
 import sys
 {%- endif %}
+{%- if cookiecutter.llm != "none" %}
+import threading
+{%- endif %}
 import time
 import urllib.request
 {%- if cookiecutter.vector_store != "chroma" %}
 import uuid
 {%- endif %}
 from collections.abc import Callable, Iterator
+{%- if cookiecutter.llm != "none" %}
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+{%- endif %}
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+{%- if cookiecutter.llm != "none" %}
+from pydantic import SecretStr
+{%- endif %}
 
 # Tests never reach the internet: the model comes from a local copy, {% if cookiecutter.vector_store == "chroma" %}Gradio and Chroma send{% else %}Gradio sends{% endif %} no analytics.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -145,6 +155,23 @@ def llm_server() -> tuple[str, str]:
             "llama.cpp's server, Ollama or vLLM"
         )
     return url, os.environ.get("LLM_MODEL", "gpt-4o-mini")
+
+
+@contextmanager
+def stub_llm(
+    settings: Settings, handler: type[BaseHTTPRequestHandler], key: str = "sk-test", **update: Any
+) -> Iterator[Settings]:
+    """``settings`` pointed at an OpenAI-compatible stand-in on loopback that ``handler`` serves."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        yield settings.model_copy(
+            update={"openai_api_key": SecretStr(key), "llm_base_url": address, **update}
+        )
+    finally:
+        server.shutdown()
 
 
 def llm_unreachable(settings: Settings) -> Settings:

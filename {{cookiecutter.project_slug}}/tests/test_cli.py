@@ -1,9 +1,6 @@
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.answers import Answer, Source
@@ -11,8 +8,6 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Account, Settings
 from {{ cookiecutter.package_name }}.feedback import Bar, FeedbackStore
 from {{ cookiecutter.package_name }}.web.accounts import verify_password
-
-from .conftest import free_port, wait_for_http
 
 
 def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -> None:
@@ -62,21 +57,6 @@ def test_answers_print_no_terminal_control_sequences(settings: Settings, docs: P
     asked = runner.invoke(app, ["ask", "How often does the pager rotate?"])
     assert asked.exit_code == 0 and "rotates weekly" in asked.output
     assert not any(ch in asked.output for ch in "\x1b\x07\x9b")
-
-
-def test_serve_starts_the_ui_as_make_serve_does(settings: Settings, docs: Path) -> None:
-    assert CliRunner().invoke(app, ["ingest", str(docs)]).exit_code == 0
-    port = free_port()
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", timeout_s=120)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
-        chat, _ = client.predict("How do I choose a chunking strategy?", [], api_name="/ask")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    assert "chunking.rst" in str(chat[-1]["content"])
 
 
 def test_a_maintainer_reviews_approves_and_rejects_answers(settings: Settings) -> None:

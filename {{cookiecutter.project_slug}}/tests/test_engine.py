@@ -8,12 +8,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 {%- endif %}
 
 import pytest
-{%- if cookiecutter.llm != "none" %}
+{%- if cookiecutter.llm == "openai" %}
 from pydantic import SecretStr
 {%- endif %}
 
@@ -29,7 +29,7 @@ from {{ cookiecutter.package_name }}.engine import UNAVAILABLE_NOTICE, QueryEngi
 {%- if cookiecutter.llm != "none" %}
 from {{ cookiecutter.package_name }}.prompts import answer_messages
 
-from .conftest import llm_unreachable
+from .conftest import llm_unreachable, stub_llm
 {%- endif %}
 
 
@@ -182,19 +182,9 @@ class EchoingServer(BaseHTTPRequestHandler):
 def test_an_upstream_error_never_shows_or_logs_the_key(
     sample_index: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     key = "sk-test-0123456789abcdefghijklmn"
-    settings = sample_index.model_copy(
-        update={
-            "openai_api_key": SecretStr(key),
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-        }
-    )
-    try:
+    with stub_llm(sample_index, EchoingServer, key) as settings:
         answer = QueryEngine(settings).ask("How do I add my own documents?")
-    finally:
-        server.shutdown()
     assert answer.notice == UNAVAILABLE_NOTICE
     assert "500" in caplog.text  # the failure is logged ...
     assert key not in caplog.text and key not in answer.text  # ... without the key
@@ -228,21 +218,10 @@ class RephrasingServer(BaseHTTPRequestHandler):
 
 
 def test_rephrasings_from_the_model_are_searched_too(sample_index: Settings) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RephrasingServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = sample_index.model_copy(
-        update={
-            "openai_api_key": SecretStr("sk-test"),
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-            "multi_query": 2,
-        }
-    )
     question = "What is a good name for a cat?"
-    try:
+    with stub_llm(sample_index, RephrasingServer, multi_query=2) as settings:
         plain = QueryEngine(settings.model_copy(update={"multi_query": 0})).retrieve(question)
         fused = QueryEngine(settings).retrieve(question)
-    finally:
-        server.shutdown()
 
     assert plain[0].document_id != "local:deploying.html"
     assert fused[0].document_id == "local:deploying.html"  # found through the rephrasings
@@ -267,19 +246,9 @@ def test_sources_reach_the_model_quoted_as_data_and_no_secret_does(sample_index:
     assert str(user.content).lower().count("<source") == str(user.content).count("</source>") == 1
 
     RephrasingServer.requests.clear()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RephrasingServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     key = "sk-test-do-not-leak-0123456789"
-    settings = sample_index.model_copy(
-        update={
-            "openai_api_key": SecretStr(key),
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-        }
-    )
-    try:
+    with stub_llm(sample_index, RephrasingServer, key) as settings:
         QueryEngine(settings).ask("How do I add my own documents?")
-    finally:
-        server.shutdown()
     (sent,) = RephrasingServer.requests  # the answer's request: its reply is not a stream
     assert '<source number="1"' in sent["messages"][-1]["content"]
     assert key not in json.dumps(sent) and str(settings.feedback_url) not in json.dumps(sent)
@@ -299,22 +268,9 @@ class SilentServer(BaseHTTPRequestHandler):
 
 
 def test_a_model_that_does_not_start_answering_is_not_waited_for(sample_index: Settings) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = sample_index.model_copy(
-        update={
-            "openai_api_key": SecretStr("sk-test"),
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-            "llm_first_token_s": 1.0,
-        }
-    )
-    try:
+    with stub_llm(sample_index, SilentServer, llm_first_token_s=1.0) as settings:
         answer = QueryEngine(settings).ask("How do I add my own documents?")
-        assert (
-            not SilentServer.answered.is_set()
-        )  # the person got the passages before the model spoke
-    finally:
-        server.shutdown()
+        assert not SilentServer.answered.is_set()  # the person got the passages before it spoke
     assert (answer.mode, answer.notice) == ("passages", UNAVAILABLE_NOTICE) and answer.sources
 
 

@@ -27,8 +27,10 @@ def shared_settings(
 {%- endif %}
     monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
-    """The test's settings in the environment of every process it starts, with no language model."""
+    """The test's settings in the environment of every process it starts, with no language model,
+    and no rate limit: one client asks as fast as it can."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("RAG_UI_QUESTIONS_PER_MINUTE", "1000000")
 {%- if cookiecutter.llm == "openai_compatible" %}
     monkeypatch.setenv("RAG_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens: passages
 {%- endif %}

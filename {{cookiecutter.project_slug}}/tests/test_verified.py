@@ -2,13 +2,11 @@
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.config import Settings
@@ -17,7 +15,7 @@ from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.store import open_store
 from {{ cookiecutter.package_name }}.verified import VERIFIED_SOURCE, promote_answers
 
-from .conftest import StoreIsolation, ingest_samples, llm_unreachable
+from .conftest import StoreIsolation, ingest_samples, llm_unreachable, stub_llm
 
 QUESTION = "Where are the ratings stored?"
 ANSWER = "Ratings go to the `ratings` table of the feedback database [1]."
@@ -184,18 +182,8 @@ class DiesMidAnswer(BaseHTTPRequestHandler):
 def test_a_cut_off_answer_is_marked_and_never_promoted(
     index: Settings, feedback: FeedbackStore
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DiesMidAnswer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = index.model_copy(
-        update={
-            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-            "openai_api_key": SecretStr("sk-local"),
-        }
-    )
-    try:
+    with stub_llm(index, DiesMidAnswer) as settings:
         answer = QueryEngine(settings).ask(QUESTION)
-    finally:
-        server.shutdown()
     assert answer.text.startswith("Ratings are stored in the ") and "cut off" in answer.text
     assert (answer.mode, answer.complete) == ("llm", False)
     interaction = feedback.record_interaction(answer)
