@@ -132,7 +132,12 @@ VERIFIED_ANSWER_FILES = {
     "tests/test_verified.py",
 }
 STORE_FILES = {
-    "chroma": {"src/ask_docs/chroma_server.py"},
+    "chroma": {
+        "src/ask_docs/chroma_server.py",
+        "src/ask_docs/keywords.py",
+        "src/ask_docs/retrieval/keyword_retriever.py",
+        "tests/test_keywords.py",
+    },
     "weaviate": {"tests/test_weaviate_without_server.py"},
 }
 

@@ -41,14 +41,13 @@ from {{ cookiecutter.package_name }}.store import open_store
 
 PROJECT = Path(__file__).resolve().parent.parent
 # The retrieval pipeline stage by stage, each row adding one thing to the row before it.
-PLAIN = {"passage_window": 0, "max_chunks_per_document": 50, "demote_documents": []}
+VECTORS = {"hybrid_search": False}
+PLAIN = {**VECTORS, "passage_window": 0, "max_chunks_per_document": 50, "demote_documents": []}
 STAGES: list[tuple[str, dict[str, Any]]] = [
     ("chunks as embedded", PLAIN),
     ("+ passages", {**PLAIN, "passage_window": 1}),
-    ("+ ranking rules", {}),
-{%- if cookiecutter.vector_store != "chroma" %}
+    ("+ ranking rules", VECTORS),
     ("+ hybrid search", {"hybrid_search": True}),
-{%- endif %}
 ]
 COLLECTION_PREFIX = "{% if cookiecutter.vector_store == 'weaviate' %}Bench_{% else %}bench_{% endif %}"
 # Runs the command and prints the peak RSS (KiB) of it and its children, as the kernel counts it.

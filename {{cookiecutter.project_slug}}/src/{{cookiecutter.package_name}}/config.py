@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     chroma_mode: Literal["server", "embedded"] = "server"
     collection: str = "docs"
+    # Keywords help where a small model is weak (option names, error codes): on the evaluation sets,
+    # MRR@10 0.653 -> 0.696 (PostgreSQL manual) and 0.823 -> 0.885 (sample docs).
+    hybrid_search: bool = Field(
+        True, description="Also match by keywords: a full-text index kept beside the collection."
+    )
 {%- elif cookiecutter.vector_store == "pgvector" %}
 
     # Vector store: PostgreSQL with pgvector. The feedback tables go in the same database by default.

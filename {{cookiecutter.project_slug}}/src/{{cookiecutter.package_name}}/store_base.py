@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import BaseNode, NodeWithScore
     from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQueryMode
 
@@ -51,6 +52,10 @@ class DocumentStore(Protocol):
     def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:
         """How questions are matched: one ranked list per mode (vectors; keywords, or the backend's
         own hybrid search, where it is on), fused by reciprocal rank when there are several."""
+        ...
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list["BaseRetriever"]:
+        """Ranked lists of matches beyond ``query_modes``' (a keyword index the backend lacks)."""
         ...
 
     def documents(self) -> dict[str, StoredDocument]: ...

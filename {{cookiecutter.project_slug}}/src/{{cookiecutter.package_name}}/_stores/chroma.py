@@ -11,11 +11,12 @@ from urllib.parse import urlparse
 
 import chromadb
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Where
+from chromadb.api.types import Include, Where
 from chromadb.config import Settings as ChromaSettings
 
 from .chroma_server import server_url
 from .config import Settings
+from .keywords import KeywordIndex, row_of
 from .private_files import private_dir
 from .store_base import (
     EmbeddingRecord,
@@ -26,6 +27,7 @@ from .store_base import (
 )
 
 if TYPE_CHECKING:
+    from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import BaseNode, NodeWithScore
     from llama_index.core.vector_stores.types import VectorStoreQueryMode
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -37,9 +39,17 @@ class ChromaStore(RecordsEmbedding):
     backend = "Chroma"
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._name = settings.collection
         self._client = _client(settings)
         self._collection = self._open_collection()
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """The keyword index beside the collection (see ``keywords``), kept whether or not
+        ``hybrid_search`` is on, so turning it on needs no new ingestion."""
+        private_dir(self._settings.data_dir)
+        return KeywordIndex(self._settings.data_dir / f"keywords-{self._name}.db")
 
     @cached_property
     def vector_store(self) -> "ChromaVectorStore":
@@ -56,7 +66,16 @@ class ChromaStore(RecordsEmbedding):
     def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:
         from llama_index.core.vector_stores.types import VectorStoreQueryMode
 
-        return (VectorStoreQueryMode.DEFAULT,)  # Chroma offers vector search only
+        return (VectorStoreQueryMode.DEFAULT,)  # keywords come from keyword_retrievers
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list["BaseRetriever"]:
+        if not self._settings.hybrid_search:
+            return []
+        from .retrieval.keyword_retriever import KeywordRetriever
+
+        if self.keywords.count() == 0 and self.count() > 0:  # an index from before the keywords
+            self.keywords.fill(self._all_rows())
+        return [KeywordRetriever(self.keywords, self.vector_store, access, limit)]
 
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())
@@ -69,13 +88,18 @@ class ChromaStore(RecordsEmbedding):
         self._collection.modify(metadata={"embedding_model": model_name, "dimensions": dimensions})
 
     def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
-        self.delete_documents(documents)
+        self.keywords.replace(documents)  # first: a run that dies next writes them again
+        self._delete_vectors(list(documents))
         nodes = [node for chunks in documents.values() for node in chunks]
         if nodes:
             self.vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
         ids = list(document_ids)
+        self._delete_vectors(ids)
+        self.keywords.delete(ids)
+
+    def _delete_vectors(self, ids: list[str]) -> None:
         for start in range(0, len(ids), PAGE):
             # mypy cannot narrow the "$in" key to Chroma's Literal type inside the union
             where = cast(Where, {"document_id": {"$in": ids[start : start + PAGE]}})
@@ -85,6 +109,7 @@ class ChromaStore(RecordsEmbedding):
         self._client.delete_collection(self._name)
         self._collection = self._open_collection()
         self.__dict__.pop("vector_store", None)  # the next use wraps the new collection
+        self.keywords.fill([])
 
     def count(self) -> int:
         return self._collection.count()
@@ -95,11 +120,22 @@ class ChromaStore(RecordsEmbedding):
         )
 
     def _all_metadata(self) -> Iterable[Mapping[str, object]]:
+        return (meta for _, _, meta in self._all_chunks(with_text=False))
+
+    def _all_rows(self) -> Iterable[tuple[str, str, str, str, str, str]]:
+        return (row_of(i, text, meta) for i, text, meta in self._all_chunks(with_text=True))
+
+    def _all_chunks(self, with_text: bool) -> Iterable[tuple[str, str, Mapping[str, object]]]:
+        """Every chunk's id, text (when asked for) and metadata, a page at a time."""
         offset = 0
         while True:
-            page = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            include: Include = ["metadatas", "documents"] if with_text else ["metadatas"]
+            page = self._collection.get(include=include, limit=PAGE, offset=offset)
             metadatas = page["metadatas"] or []
-            yield from (meta for meta in metadatas if meta)
+            texts = page["documents"] or [""] * len(metadatas)
+            for node_id, text, meta in zip(page["ids"], texts, metadatas, strict=True):
+                if meta:
+                    yield node_id, text or "", meta
             if len(metadatas) < PAGE:
                 return
             offset += PAGE

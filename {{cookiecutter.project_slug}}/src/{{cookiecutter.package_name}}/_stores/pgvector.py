@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import psycopg
+from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
@@ -69,6 +70,9 @@ class PgVectorStore(RecordsEmbedding):
         if self._settings.hybrid_search:
             return (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.SPARSE)
         return (VectorStoreQueryMode.DEFAULT,)
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list[BaseRetriever]:
+        return []  # keywords are a query mode of the backend itself
 
     def documents(self) -> dict[str, StoredDocument]:
         query = text(

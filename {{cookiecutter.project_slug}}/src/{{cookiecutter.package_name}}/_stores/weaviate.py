@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlparse
 
 import weaviate
+from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, NodeWithScore
 from llama_index.core.vector_stores.types import VectorStoreQueryMode
 from llama_index.vector_stores.weaviate import WeaviateVectorStore
@@ -188,6 +189,9 @@ class WeaviateStore(RecordsEmbedding):
         if self._settings.hybrid_search:
             return (VectorStoreQueryMode.HYBRID,)
         return (VectorStoreQueryMode.DEFAULT,)
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list[BaseRetriever]:
+        return []  # keywords are a query mode of the backend itself
 
     def documents(self) -> dict[str, StoredDocument]:
         objects = self._collection().iterator(return_properties=LINEAGE)

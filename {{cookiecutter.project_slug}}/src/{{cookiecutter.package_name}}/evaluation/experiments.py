@@ -30,9 +30,7 @@ TUNABLE = frozenset(
         "top_k",
         "max_chunks_per_document",
         "demote_documents",
-{%- if cookiecutter.vector_store != "chroma" %}
         "hybrid_search",
-{%- endif %}
     }
 )
 

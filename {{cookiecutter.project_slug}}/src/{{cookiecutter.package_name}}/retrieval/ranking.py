@@ -1,9 +1,12 @@
-"""Ranking: several ranked lists fused into one, then rules applied to the candidates, in order:
+"""Ranking, in order:
 
-1. hidden documents are dropped, and each score is multiplied by its document's standing (see
-   ``standing``: ratings of the answers that cited it, a maintainer's pin);
-2. demoted documents (changelogs, archives: globs on document ids) go after every other match;
-3. no document holds more than ``per_document`` places, so one long page cannot crowd out the rest.
+1. in each ranked list (vectors, keywords), hidden documents are dropped and each score is multiplied
+   by its document's standing (see ``standing``: ratings of the answers that cited it, a maintainer's
+   pin). On a list's own scores a bounded multiplier reorders close matches only; on fused ranks
+   every match looks close to the best, and it could lift a poor one;
+2. the lists are fused into one by reciprocal rank;
+3. demoted documents (changelogs, archives: globs on document ids) go after every other match;
+4. no document holds more than ``per_document`` places, so one long page cannot crowd out the rest.
 """
 
 from collections import Counter
@@ -39,27 +42,28 @@ def is_demoted(document_id: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(lowered, pattern.lower()) for pattern in patterns)
 
 
-def rank(
+def by_standing(
     hits: Sequence[NodeWithScore],
-    *,
-    demote: Sequence[str],
-    per_document: int,
-    limit: int,
     multipliers: Mapping[str, float] | None = None,
     hidden: Set[str] = frozenset(),
 ) -> list[NodeWithScore]:
-    """The best ``limit`` hits of ``hits`` (best first) under the rules above."""
+    """One ranked list without hidden documents, reordered by scores weighted by standing."""
     shown = [hit for hit in hits if document_of(hit) not in hidden]
-    if multipliers:
-        weighted = [
-            NodeWithScore(
-                node=h.node, score=(h.score or 0.0) * multipliers.get(document_of(h), 1.0)
-            )
-            for h in shown
-        ]
-        shown = sorted(weighted, key=lambda h: h.score or 0.0, reverse=True)
-    kept = [hit for hit in shown if not is_demoted(document_of(hit), demote)]
-    kept += [hit for hit in shown if is_demoted(document_of(hit), demote)]
+    if not multipliers:
+        return shown
+    weighted = [
+        NodeWithScore(node=h.node, score=(h.score or 0.0) * multipliers.get(document_of(h), 1.0))
+        for h in shown
+    ]
+    return sorted(weighted, key=lambda h: h.score or 0.0, reverse=True)
+
+
+def rank(
+    hits: Sequence[NodeWithScore], *, demote: Sequence[str], per_document: int, limit: int
+) -> list[NodeWithScore]:
+    """The best ``limit`` hits of ``hits`` (best first) under rules 3 and 4."""
+    kept = [hit for hit in hits if not is_demoted(document_of(hit), demote)]
+    kept += [hit for hit in hits if is_demoted(document_of(hit), demote)]
     places: Counter[str] = Counter()
     ranked = []
     for hit in kept:

@@ -12,7 +12,7 @@ from llama_index.core.vector_stores import MetadataFilters
 from ..config import Settings
 from ..feedback import FeedbackStore
 from ..store_base import DocumentStore
-from .ranking import candidate_count, rank, reciprocal_rank_fusion
+from .ranking import by_standing, candidate_count, rank, reciprocal_rank_fusion
 from .standing import SourceStanding
 
 
@@ -52,7 +52,7 @@ class ChunkSearch:
                     vector_store_query_mode=mode,
                 )
                 for mode in self._store.query_modes
-            ]
+            ] + self._store.keyword_retrievers(labels, candidates)
         return self._retrievers[labels]
 
     def retrieve(
@@ -69,13 +69,12 @@ class ChunkSearch:
         return Found(self._rank(lists), best)
 
     def _rank(self, lists: list[list[NodeWithScore]]) -> list[NodeWithScore]:
-        candidates = lists[0] if len(lists) == 1 else reciprocal_rank_fusion(lists)
         multipliers, hidden = self.standing.current()
+        ordered = [by_standing(hits, multipliers, hidden) for hits in lists]
+        candidates = ordered[0] if len(ordered) == 1 else reciprocal_rank_fusion(ordered)
         return rank(
             candidates,
             demote=self.settings.demote_documents,
             per_document=self.settings.max_chunks_per_document,
             limit=self.settings.top_k,
-            multipliers=multipliers,
-            hidden=hidden,
         )
