@@ -12,6 +12,7 @@ SQLite only: planning a run reads the store without loading LlamaIndex.
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,26 +52,30 @@ class KeywordIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         with self._db:
             self._db.executescript(SCHEMA)
+        # The UI answers several questions at once: one connection, used by one thread at a time
+        # (not every SQLite build lets threads share a connection).
+        self._lock = threading.Lock()
 
     def replace(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
         """Each document's rows replaced by its chunks', in one transaction."""
         rows = [_row(node) for chunks in documents.values() for node in chunks]
-        with self._db:
+        with self._lock, self._db:
             self._delete(documents)
             self._insert(rows)
 
     def delete(self, document_ids: Iterable[str]) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._delete(document_ids)
 
     def fill(self, rows: Iterable[Row]) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._db.execute("DELETE FROM words")
             self._db.execute("DELETE FROM chunks")
             self._insert(rows)
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def search(self, question: str, access: Sequence[str], limit: int) -> list[tuple[str, float]]:
         """Chunk ids labelled one of ``access`` that match any word of ``question``, best first, with
@@ -84,7 +89,8 @@ class KeywordIndex:
             "FROM words JOIN chunks ON chunks.rowid = words.rowid "
             f"WHERE words MATCH ? AND chunks.access IN ({labels}) ORDER BY 2 DESC LIMIT ?"
         )
-        found = self._db.execute(query, (" OR ".join(words), *access, limit)).fetchall()
+        with self._lock:
+            found = self._db.execute(query, (" OR ".join(words), *access, limit)).fetchall()
         return [(str(node_id), float(score)) for node_id, score in found]
 
     def _delete(self, document_ids: Iterable[str]) -> None:
