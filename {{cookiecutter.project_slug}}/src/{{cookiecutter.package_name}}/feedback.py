@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from .answers import citations_are_sound, cited_numbers
+from .injection import looks_like_instructions
 from .private_files import private_file
 
 if TYPE_CHECKING:
@@ -378,9 +379,13 @@ class FeedbackStore:
         self, limit: int = 8, bar: Bar = Bar(), access: Collection[str] = ("public",)
     ) -> list[str]:
         """Questions whose answers passed ``bar``, most recently rated first, that someone who may
-        read ``access`` may see."""
-        passed = self._passing(bar)
-        return [rated.question for rated in passed if rated.visible_to(access)][:limit]
+        read ``access`` may see; none that tries to instruct the language model."""
+        shown = [
+            rated.question
+            for rated in self._passing(bar)
+            if rated.visible_to(access) and not looks_like_instructions(rated.question)
+        ]
+        return shown[:limit]
 
     def well_rated_answers(self, bar: Bar = Bar()) -> list[RatedAnswer]:
         """Complete language-model answers that passed ``bar``: one per question, the latest rated.

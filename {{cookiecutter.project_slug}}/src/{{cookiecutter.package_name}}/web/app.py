@@ -21,7 +21,6 @@ from ..answers import QuestionError
 from ..config import Settings
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
-from ..injection import looks_like_instructions
 from .accounts import Login
 from .limits import RateLimit
 from .views import answer_view, landing_text, link_citations
@@ -74,7 +73,7 @@ def build_app(
 
     def starters(access: tuple[str, ...]) -> list[ExampleMessage]:
         questions = feedback.recent_good_questions(RECENT_QUESTIONS, bar, access)
-        return [ExampleMessage(text=q) for q in questions if not looks_like_instructions(q)]
+        return [ExampleMessage(text=q) for q in questions]
 
     def respond(
         message: str,
