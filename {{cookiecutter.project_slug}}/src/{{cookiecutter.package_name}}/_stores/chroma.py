@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import BaseNode, NodeWithScore
     from llama_index.core.vector_stores.types import VectorStoreQueryMode
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from .chroma_vectors import ChromaVectors
 
 PAGE = 5000
 
@@ -52,11 +53,11 @@ class ChromaStore(RecordsEmbedding):
         return KeywordIndex(self._settings.data_dir / f"keywords-{self._name}.db")
 
     @cached_property
-    def vector_store(self) -> "ChromaVectorStore":
+    def vector_store(self) -> "ChromaVectors":
         # Imported on first use: reading what is stored (planning a run) needs Chroma only.
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        from .chroma_vectors import ChromaVectors
 
-        return ChromaVectorStore(chroma_collection=self._collection)
+        return ChromaVectors(chroma_collection=self._collection)
 
     def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
         # LlamaIndex reports exp(-distance), and the collection's distance is the cosine distance.

@@ -31,6 +31,8 @@ TUNABLE = frozenset(
         "max_chunks_per_document",
         "demote_documents",
         "hybrid_search",
+        "rerank",
+        "rerank_candidates",
     }
 )
 

@@ -16,6 +16,7 @@ def retrieval_config(settings: Settings) -> dict[str, Any]:
         "embedding_model": settings.embedding_model,
         "pipeline": pipeline_of(settings),
         "top_k": max(DEPTH, settings.top_k),
+        "rerank": settings.rerank and f"{settings.rerank_model}@{settings.rerank_candidates}",
 {%- if cookiecutter.vector_store != "chroma" %}
         "hybrid_search": settings.hybrid_search,
 {%- endif %}

@@ -13,6 +13,7 @@ from ..config import Settings
 from ..feedback import FeedbackStore
 from ..store_base import DocumentStore
 from .ranking import by_standing, candidate_count, rank, reciprocal_rank_fusion
+from .rerank import Reranker
 from .standing import SourceStanding
 
 
@@ -38,12 +39,19 @@ class ChunkSearch:
         self._store = store
         self._filters = filters
         self._retrievers: dict[tuple[str, ...], list[BaseRetriever]] = {}
+        self.reranker = (
+            Reranker(settings.rerank_model, settings.rerank_onnx_file, settings.rerank_candidates)
+            if settings.rerank
+            else None
+        )
 
     def retrievers(self, access: Sequence[str]) -> list[BaseRetriever]:
         """One retriever per query mode of the store, seeing only chunks labelled one of ``access``."""
         labels = tuple(sorted(set(access)))
         if labels not in self._retrievers:
             candidates = candidate_count(self.settings.top_k)
+            if self.reranker:
+                candidates = max(candidates, self.reranker.candidates)
             self._retrievers[labels] = [
                 self._index.as_retriever(
                     similarity_top_k=candidates,
@@ -66,12 +74,15 @@ class ChunkSearch:
         vector = query.embedding or []
         similarities = [self._store.similarity(hit, vector) for hit in lists[0]]
         best = max((s for s in similarities if s is not None), default=None)
-        return Found(self._rank(lists), best)
+        return Found(self._rank(query.query_str, lists), best)
 
-    def _rank(self, lists: list[list[NodeWithScore]]) -> list[NodeWithScore]:
+    def _rank(self, question: str, lists: list[list[NodeWithScore]]) -> list[NodeWithScore]:
         multipliers, hidden = self.standing.current()
         ordered = [by_standing(hits, multipliers, hidden) for hits in lists]
         candidates = ordered[0] if len(ordered) == 1 else reciprocal_rank_fusion(ordered)
+        if self.reranker:
+            # The reranker's scores are a list's own scores again: standing reorders close ones.
+            candidates = by_standing(self.reranker.rerank(question, candidates), multipliers)
         return rank(
             candidates,
             demote=self.settings.demote_documents,
