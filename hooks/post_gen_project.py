@@ -11,6 +11,7 @@ PROJECT = Path.cwd()
 PACKAGE_DIR = PROJECT / "src" / "{{ cookiecutter.package_name }}"
 VECTOR_STORE = "{{ cookiecutter.vector_store }}"
 LLM = "{{ cookiecutter.llm }}"
+EMBEDDINGS = "{{ cookiecutter.embeddings }}"
 
 
 def keep_chosen_vector_store() -> None:
@@ -51,6 +52,13 @@ def remove_language_model_files() -> None:
             path.unlink(missing_ok=True)
 
 
+def remove_local_model_files() -> None:
+    """Embeddings from an API need no model on this machine."""
+    if EMBEDDINGS != "local":
+        (PACKAGE_DIR / "local_embedding.py").unlink(missing_ok=True)
+        (PROJECT / "tests" / "test_local_embedding.py").unlink(missing_ok=True)
+
+
 def print_next_steps() -> None:
     print(
         "\n".join(
@@ -73,6 +81,7 @@ def main() -> None:
     keep_chosen_vector_store()
     remove_other_store_files()
     remove_language_model_files()
+    remove_local_model_files()
     print_next_steps()
 
 

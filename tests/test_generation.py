@@ -146,9 +146,13 @@ STORE_FILES = {
 }
 
 
-def expected_files(vector_store: str, llm: str) -> set[str]:
+LOCAL_MODEL_FILES = {"src/ask_docs/local_embedding.py", "tests/test_local_embedding.py"}
+
+
+def expected_files(vector_store: str, embeddings: str, llm: str) -> set[str]:
     verified = VERIFIED_ANSWER_FILES if llm != "none" else set()
-    return COMMON_FILES | verified | STORE_FILES.get(vector_store, set())
+    local = LOCAL_MODEL_FILES if embeddings == "local" else set()
+    return COMMON_FILES | verified | local | STORE_FILES.get(vector_store, set())
 
 
 def files(project: Path) -> set[str]:
@@ -157,8 +161,8 @@ def files(project: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", IDS)
 def test_bake_has_exactly_the_expected_files(bakes: dict[str, Path], name: str) -> None:
-    vector_store, _, llm = name.split("-")
-    assert files(bakes[name]) == expected_files(vector_store, llm)
+    vector_store, embeddings, llm = name.split("-")
+    assert files(bakes[name]) == expected_files(vector_store, embeddings, llm)
 
 
 @pytest.mark.parametrize("name", IDS)

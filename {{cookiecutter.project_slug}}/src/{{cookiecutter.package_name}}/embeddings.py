@@ -67,12 +67,13 @@ def _tokenizer(name: str) -> "PreTrainedTokenizerBase":
 @lru_cache(maxsize=2)
 def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
     # Imported here: torch costs seconds, and Airflow parses DAG files often.
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from transformers.utils import logging as transformers_logging
+
+    from .local_embedding import LocalEmbedding
 
     # A progress bar is for a terminal: in an Airflow task it lands in the log as an error line.
     transformers_logging.disable_progress_bar()
-    return HuggingFaceEmbedding(model_name=name, device=device, embed_batch_size=batch_size)
+    return LocalEmbedding(model_name=name, device=device, embed_batch_size=batch_size)
 {%- else %}
 
 
