@@ -2,7 +2,7 @@
 
 One conversation as a person has it: the landing view, a question, a follow-up, a rating with a
 comment (checked in the feedback tables), a new conversation, and the rated question offered as a
-starter on the next visit. Screenshots go to ``SCREENSHOTS_DIR`` (default: the test's temporary folder).
+starter on the next visit. And the login page, when the UI has accounts. Screenshots go to ``SCREENSHOTS_DIR`` (default: the test's temporary folder).
 """
 
 import os
@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore, ratings
+from {{ cookiecutter.package_name }}.web.accounts import hash_password
+
+from .conftest import serve_ui
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_MS = 120_000  # an answer on a slow machine, model loaded
@@ -111,3 +115,28 @@ def test_a_conversation_in_a_browser(
     ask_again = page.locator('#chat [data-testid="bot"]').first
     ask_again.wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=screenshots / "phone-answer.png", full_page=True)
+
+
+def test_signing_in_on_the_login_page(
+    browser: Any, sample_index: Settings, screenshots: Path, tmp_path: Path
+) -> None:
+    password = "correct horse battery staple"
+    accounts = {"ann": {"password_hash": hash_password(password), "groups": []}}
+    settings = sample_index.model_copy(
+        update={"auth_users": Settings(_env_file=None, auth_users=accounts).auth_users}
+    )
+    for url in serve_ui(settings, FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")):
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(url)
+        page.get_by_label("username").fill("ann")
+        page.get_by_label("password").fill("a guess")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect Credentials").wait_for(timeout=TIMEOUT_MS)
+        assert page.locator("#chat").count() == 0
+        page.screenshot(path=screenshots / "login.png")
+
+        page.get_by_label("username").fill("ann")  # a failed attempt empties the form
+        page.get_by_label("password").fill(password)
+        page.get_by_role("button", name="Login").click()
+        page.locator("#chat").get_by_text("Ask about the documentation").wait_for(timeout=TIMEOUT_MS)
+        assert "adding-sources.md" in ask(page, "How do I add my own documents?", 0).inner_text()
