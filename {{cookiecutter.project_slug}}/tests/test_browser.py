@@ -138,5 +138,7 @@ def test_signing_in_on_the_login_page(
         page.get_by_label("username").fill("ann")  # a failed attempt empties the form
         page.get_by_label("password").fill(password)
         page.get_by_role("button", name="Login").click()
-        page.locator("#chat").get_by_text("Ask about the documentation").wait_for(timeout=TIMEOUT_MS)
+        page.locator("#chat").get_by_text("Ask about the documentation").wait_for(
+            timeout=TIMEOUT_MS
+        )
         assert "adding-sources.md" in ask(page, "How do I add my own documents?", 0).inner_text()

@@ -13,7 +13,7 @@ from gradio_client import Client
 
 from {{ cookiecutter.package_name }}.config import Settings
 
-from .conftest import free_port, wait_for_http
+from .conftest import PROJECT, free_port, wait_for_http
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 
@@ -120,3 +120,22 @@ def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -
     assert "zebra.md" in sources, answer
     _, sources = ask(ui, "Which embedding models can I use?")
     assert "models.md" not in sources
+
+
+@pytest.mark.slow
+def test_the_load_test_prints_its_figures(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make loadtest`, made small: every answer is counted and stored (and with a language model,
+    the delay a hung one adds is measured)."""
+    monkeypatch.setenv("RAG_EVAL_QUESTIONS", str(PROJECT / "eval" / "questions.jsonl"))
+    script = PROJECT / "scripts" / "loadtest.py"
+    command = [sys.executable, str(script), "--clients", "1 2", "--per-client", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = " ".join(result.stdout.split())
+    assert " 2 4 0 " in printed  # two clients, four answers, no errors
+    assert "stored 6 interactions for 6 answers" in printed
+{%- if cookiecutter.llm != "none" %}
+    assert "during a hung answer" in printed
+{%- endif %}
