@@ -16,11 +16,12 @@ export UV_FIND_LINKS := $(PIP_FIND_LINKS)
 export UV_CONSTRAINT := $(BUILD)/uv-constraints.txt
 endif
 
-.PHONY: help tools demo test lint benchmark
+.PHONY: help tools demo test docs lint benchmark
 
 help:
 	@echo "make demo       generate the default project, ingest its documents with Airflow, start the UI"
-	@echo "make test       run the template's tests (bakes every option combination)"
+	@echo "make test       run the template's tests (bakes every option combination), then make docs"
+	@echo "make docs       build the documentation site into build/site, with strict checks"
 	@echo "make benchmark  ingestion speed, memory and retrieval quality on the PostgreSQL 15 manual"
 
 tools:
@@ -36,10 +37,15 @@ demo: tools
 
 test: tools
 	uv run pytest
+	$(MAKE) docs
+
+# Strict: a broken link or reference fails the build. The UI screenshots come from the last `make test`.
+docs: tools
+	NO_MKDOCS_2_WARNING=1 uv run mkdocs build --strict --site-dir $(BUILD)/site
 
 benchmark: tools
 	bash scripts/benchmark.sh $(BUILD)/benchmark
 
 lint: tools
-	uv run ruff check tests
-	uv run ruff format --check tests
+	uv run ruff check tests docs/hooks
+	uv run ruff format --check tests docs/hooks

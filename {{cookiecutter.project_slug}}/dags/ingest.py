@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from {{ cookiecutter.package_name }}.dag_defaults import DAG_DEFAULTS, EMBEDDINGS_POOL, INDEX_ASSET
+from {{ cookiecutter.package_name }}.dag_defaults import (
+    DAG_DEFAULTS,
+    EMBEDDINGS_POOL,
+    EMBEDDINGS_QUEUE,
+    INDEX_ASSET,
+)
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.config import Settings
@@ -93,7 +98,7 @@ def ingest_docs() -> None:
     def batches(plan: dict[str, Any]) -> list[list[str]]:
         return plan["batches"]  # Airflow maps over a task's whole return value only
 
-    @task(pool=EMBEDDINGS_POOL, multiple_outputs=False)
+    @task(pool=EMBEDDINGS_POOL, queue=EMBEDDINGS_QUEUE, multiple_outputs=False)
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
 

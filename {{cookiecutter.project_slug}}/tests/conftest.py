@@ -16,6 +16,7 @@ a database of its own.
 """
 {%- endif %}
 
+import json
 import os
 import shutil
 import socket
@@ -23,9 +24,7 @@ import socket
 import subprocess
 import sys
 {%- endif %}
-{%- if cookiecutter.llm != "none" %}
 import threading
-{%- endif %}
 import time
 import urllib.request
 {%- if cookiecutter.vector_store != "chroma" %}
@@ -386,16 +385,44 @@ def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str
 
 
 def serve_ui(settings: Settings, feedback: "FeedbackStore", engine: Any = None) -> Iterator[str]:
-    """The web UI served in this process on a free port, as ``serve`` launches it, until closed."""
-    from {{ cookiecutter.package_name }}.web.app import build_app, launch
+    """The web UI served in this process on a free port, as ``serve`` serves it, until closed."""
+    from {{ cookiecutter.package_name }}.web.app import server as ui_server
+    from {{ cookiecutter.package_name }}.web.app import web_app
 
-    app = build_app(settings, engine=engine, feedback=feedback)
     port = free_port()
-    launch(app, "127.0.0.1", port, settings, prevent_thread_lock=True, quiet=True)
+    app = web_app(settings, engine=engine, feedback=feedback)
+    server = ui_server(settings, "127.0.0.1", port, app)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz")
         yield f"http://127.0.0.1:{port}/"
     finally:
-        app.close()
+        server.should_exit = True
+        thread.join(timeout=2)
+        server.force_exit = True  # a browser's open event stream would hold a graceful exit
+        thread.join(timeout=30)
+
+
+def queue_call(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One event of the UI as a browser sends it (Gradio's queue: join, then read the event stream),
+    from the session in ``body``; the messages until the event completed."""
+    import httpx
+
+    httpx.post(f"{url}gradio_api/queue/join", json=body, headers=headers).raise_for_status()
+    messages = []
+    session = {"session_hash": body["session_hash"]}
+    with httpx.stream(
+        "GET", f"{url}gradio_api/queue/data", params=session, headers=headers, timeout=60
+    ) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                messages.append(json.loads(line[5:]))
+                if messages[-1].get("msg") == "process_completed":
+                    break
+    return messages
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ The app runs on loopback as ``serve`` runs it. Requests go through Gradio's clie
 browser's own protocol is the way in (ratings), as raw queue calls a script could forge.
 """
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore, interactions
 from {{ cookiecutter.package_name }}.web.accounts import FAILURES_ALLOWED, hash_password
 
+from .conftest import queue_call
 from .conftest import serve_ui as serve
 
 PASSWORD = "a long enough password"
@@ -57,17 +57,7 @@ def forge(
         "trigger_id": chat,
         "session_hash": session,
     }
-    httpx.post(f"{url}gradio_api/queue/join", json=body).raise_for_status()
-    messages = []
-    with httpx.stream(
-        "GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=30
-    ) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                messages.append(json.loads(line[5:]))
-                if messages[-1].get("msg") == "process_completed":
-                    break
-    return messages
+    return queue_call(url, body)
 
 
 @pytest.fixture(scope="module")

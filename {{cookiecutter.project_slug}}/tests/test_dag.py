@@ -1,6 +1,7 @@
 """The DAGs, run for real with ``dag.test()`` on a fresh Airflow metadata database."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -105,6 +106,31 @@ def test_embedding_tasks_run_in_the_pool_the_project_defines(dag: Any) -> None:
     pools = json.loads((PROJECT / "airflow" / "pools.json").read_text())
     assert dag.get_task("ingest_batch").pool == EMBEDDINGS_POOL
     assert pools[EMBEDDINGS_POOL]["slots"] >= 1
+
+
+def test_embedding_tasks_go_to_the_queue_the_deployment_names(airflow_home: Path) -> None:
+    """As the dag-processor of deploy/docker-compose.yaml parses the DAG: RAG_EMBEDDINGS_QUEUE set."""
+    code = (
+        "import json, sys; from airflow.dag_processing.dagbag import DagBag; "
+        "bag = DagBag(dag_folder=sys.argv[1]); "
+        "tasks = bag.dags['ingest_docs'].tasks; "
+        "print(json.dumps({t.task_id: t.queue for t in tasks}))"
+    )
+    for queue, expected in (("embeddings", "embeddings"), (None, "default")):
+        env = {k: v for k, v in os.environ.items() if k != "RAG_EMBEDDINGS_QUEUE"}
+        if queue:
+            env["RAG_EMBEDDINGS_QUEUE"] = queue
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(PROJECT / "dags" / "ingest.py")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        queues = json.loads(result.stdout.strip().splitlines()[-1])
+        assert queues["ingest_batch"] == expected
+        assert queues["plan"] == "default"  # the light tasks stay where they were
 
 
 def index_events() -> list[Any]:

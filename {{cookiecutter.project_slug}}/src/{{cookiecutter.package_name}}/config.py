@@ -29,7 +29,7 @@ class Account(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
-    project_name: str = "{{ cookiecutter.project_name }}"
+    project_name: str = "{{ cookiecutter.project_name }}"  # the name the UI shows
 {%- if cookiecutter.vector_store == "chroma" %}
     data_dir: Path = Field(Path(".data"), description="Vector store files, feedback DB.")
 {%- elif cookiecutter.vector_store == "weaviate" %}
@@ -38,23 +38,24 @@ class Settings(BaseSettings):
 
     # Sources and ingestion. With a sources file, it lists the sources (see sources.example.toml);
     # without one, the folder source_dir is the only source, named "local".
-    sources_file: Path = Path("sources.toml")
+    sources_file: Path = Path("sources.toml")  # the sources, as in sources.example.toml
     source_cache_dir: Path = Field(Path(".data/sources"), description="Git checkouts, web mirrors.")
-    source_dir: Path = Path("sample_docs")
-    source_access: Access = "public"
-    max_file_bytes: int = 5_000_000
-    # Globs on paths relative to the folder ("*" also crosses folders); excludes win.
+    source_dir: Path = Path("sample_docs")  # without a sources file, the folder read
+    source_access: Access = "public"  # the access label of source_dir's documents
+    max_file_bytes: int = 5_000_000  # larger files are skipped, with the reason
+    # source_include, source_exclude: globs on paths relative to the folder ("*" also crosses
+    # folders); excludes win.
     source_include: list[str] = ["*"]
     source_exclude: list[str] = []
     redact: bool = Field(False, description="Hide e-mail addresses and secrets before indexing.")
-    chunking: ChunkingStrategy = "markdown"
+    chunking: ChunkingStrategy = "markdown"  # by headings; or sentence, tokens, code
 {%- if cookiecutter.embeddings == "local" %}
     # all-MiniLM-L6-v2 reads at most 256 word pieces; longer chunks would be cut when embedded.
     chunk_size: int = Field(256, ge=32, description="Tokens per chunk.")
-    chunk_overlap: int = Field(32, ge=0)
+    chunk_overlap: int = Field(32, ge=0, description="Tokens neighbouring chunks share.")
 {%- else %}
     chunk_size: int = Field(512, ge=32, description="Tokens per chunk.")
-    chunk_overlap: int = Field(64, ge=0)
+    chunk_overlap: int = Field(64, ge=0, description="Tokens neighbouring chunks share.")
 {%- endif %}
     passage_window: int = Field(
         1, ge=0, le=3, description="Neighbouring chunks on each side that a match is read with."
@@ -66,8 +67,8 @@ class Settings(BaseSettings):
     # data_dir, started on first use and shared by the UI, Airflow and the CLI; "embedded" opens the
     # files in this process instead, which suits one process only (a notebook, a script, the tests).
     chroma_url: str | None = None
-    chroma_mode: Literal["server", "embedded"] = "server"
-    collection: str = "docs"
+    chroma_mode: Literal["server", "embedded"] = "server"  # the own server, or in this process
+    collection: str = "docs"  # the Chroma collection
     # Keywords help where a small model is weak (option names, error codes): on the evaluation sets,
     # MRR@10 0.653 -> 0.696 (PostgreSQL manual) and 0.823 -> 0.885 (sample docs).
     hybrid_search: bool = Field(
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
 {%- elif cookiecutter.vector_store == "pgvector" %}
 
     # Vector store: PostgreSQL with pgvector. The feedback tables go in the same database by default.
+    # database_url: the database with pgvector, for the chunks and (by default) the feedback.
     database_url: SecretStr = SecretStr("postgresql://postgres:postgres@localhost:5432/rag")
     collection: str = Field("docs", description="The chunks go in table data_<collection>.")
     hybrid_search: bool = Field(
@@ -85,40 +87,42 @@ class Settings(BaseSettings):
 {%- elif cookiecutter.vector_store == "weaviate" %}
 
     # Vector store: Weaviate, local, self-hosted or Weaviate Cloud (*.weaviate.cloud, with an API key).
-    weaviate_url: str = "http://localhost:8080"
+    weaviate_url: str = "http://localhost:8080"  # or https://<cluster>.weaviate.cloud
     weaviate_grpc_port: int = 50051  # self-hosted only; Weaviate Cloud's is fixed
-    weaviate_api_key: SecretStr | None = None
+    weaviate_api_key: SecretStr | None = None  # for Weaviate Cloud
     collection: str = Field("Docs", description="Weaviate collection; starts with a capital.")
     hybrid_search: bool = Field(False, description="Weaviate's native BM25 + vector search.")
 {%- endif %}
 
     # Embeddings
 {%- if cookiecutter.embeddings == "local" %}
-    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    embedding_device: str = "cpu"
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a name or a local folder
+    embedding_device: str = "cpu"  # or "cuda", "mps"
 {%- if cookiecutter.vector_store == "pgvector" %}
     embedding_dimensions: int = Field(384, description="The model's vector size; sizes the table.")
 {%- endif %}
 {%- else %}
-    embedding_model: str = "text-embedding-3-small"
+    embedding_model: str = "text-embedding-3-small"  # any model the server offers
     embedding_dimensions: int = Field(1536, description="text-embedding-3 can shorten vectors.")
     embedding_base_url: str | None = Field(
         None, description="An OpenAI-compatible embeddings server; unset: api.openai.com."
     )
 {%- endif %}
-    embed_batch_size: int = 32
+    embed_batch_size: int = 32  # chunks per embedding call
 
     # Answering
 {%- if cookiecutter.llm == "openai" %}
-    llm_model: str = "gpt-4o-mini"
+    llm_model: str = "gpt-4o-mini"  # a model the API offers
     llm_base_url: str | None = Field(None, description="Leave unset for api.openai.com.")
 {%- elif cookiecutter.llm == "openai_compatible" %}
-    llm_model: str = "llama3.2"
-    llm_base_url: str = "http://localhost:11434/v1"
+    llm_model: str = "llama3.2"  # a model the server offers
+    llm_base_url: str = "http://localhost:11434/v1"  # the server's OpenAI-compatible API
 {%- endif %}
 {%- if cookiecutter.llm != "none" or cookiecutter.embeddings == "openai" %}
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY")
+        None,
+        validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="The API key: kept out of logs, prompts and stored answers.",
     )
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
@@ -127,13 +131,13 @@ class Settings(BaseSettings):
     llm_first_token_s: float = Field(15.0, gt=0)
     llm_total_s: float = Field(120.0, gt=0)
     llm_timeout_s: float = 30.0
-    llm_temperature: float = 0.1
+    llm_temperature: float = 0.1  # low: answers keep to the sources
     llm_max_tokens: int = Field(700, ge=16, description="Longest answer, in tokens.")
     multi_query: int = Field(
         0, ge=0, le=5, description="Rephrasings of each question the model writes, searched too."
     )
 {%- endif %}
-    top_k: int = Field(4, ge=1, le=50)
+    top_k: int = Field(4, ge=1, le=50, description="Chunks an answer is given and shows.")
 {%- if cookiecutter.embeddings == "local" %}
     # Below this cosine similarity of the closest chunk, the documents do not cover a question: the
     # answer says so (and shows the closest passages) instead of answering from them. Calibrated for
@@ -146,7 +150,7 @@ class Settings(BaseSettings):
 {%- endif %}
     # Reranking: a cross-encoder rereads the question with each of the first rerank_candidates
     # matches and reorders them. rerank_model is a Hugging Face repository with an ONNX export (or a
-    # local folder holding one and its tokenizer.json); the file is the export to load from it.
+    # local folder holding one and its tokenizer.json); rerank_onnx_file is the export to load.
     # Off by default: ms-marco-MiniLM-L12-v2 ranked worse than hybrid search on the PostgreSQL
     # manual's questions and takes about 1.8 s a question on 2 cores. Measure it on yours (`eval`).
     rerank: bool = False
@@ -160,12 +164,17 @@ class Settings(BaseSettings):
     demote_documents: list[str] = ["*changelog*", "*release-notes*", "*release_notes*"]
     # Access labels that answers may draw on, e.g. ["public", "internal"]
     query_access: list[Access] = Field(["public"], min_length=1)
-    max_question_chars: int = Field(1000, ge=10)
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     # The web UI answers this many questions at once and holds at most ui_queue_size waiting; beyond
     # that a visitor is told the app is busy, instead of everyone waiting behind one slow answer.
     ui_concurrency: int = Field(8, ge=1)
     ui_queue_size: int = Field(64, ge=1)
-    # Visitors of one client (a signed-in user, else an address) may ask and rate this often.
+    # Behind a reverse proxy: ui_root_path, the path the UI is served under (such as "/ask"), and
+    # ui_trusted_proxies, whose X-Forwarded-For and -Proto headers are believed (addresses, or "*").
+    ui_root_path: str = Field("", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    ui_trusted_proxies: str = "127.0.0.1"
+    # ui_questions_per_minute, ui_ratings_per_minute: how often the visitors of one client (a
+    # signed-in user, else an address) may ask and rate.
     ui_questions_per_minute: int = Field(20, ge=1)
     ui_ratings_per_minute: int = Field(30, ge=1)
 

@@ -25,6 +25,10 @@ INDEX_ASSET = Asset(
 # airflow/pools.json defines it (`make airflow` and `make ingest` import it; on a deployment,
 # `airflow pools import airflow/pools.json`).
 EMBEDDINGS_POOL = "rag_embeddings"
+# Embedding takes more memory and CPU than the other tasks (a local model). With the CeleryExecutor
+# these tasks go to this queue, which workers sized for them serve (deploy/docker-compose.yaml runs
+# one such worker); others stay on Airflow's default queue. Read when Airflow parses the DAGs.
+EMBEDDINGS_QUEUE = os.environ.get("RAG_EMBEDDINGS_QUEUE", "default")
 ALERT_WEBHOOK_ENV = "RAG_ALERT_WEBHOOK_URL"
 
 

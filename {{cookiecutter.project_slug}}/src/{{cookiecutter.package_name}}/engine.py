@@ -38,7 +38,7 @@ from .embeddings import embedding_model
 from .passages import group_neighbours, group_text
 {%- if cookiecutter.llm != "none" %}
 from .prompts import answer_messages, condense_messages, rephrase_messages
-from .redaction import redact
+from .redaction import describe
 {%- endif %}
 from .retrieval.search import ChunkSearch, Found
 from .store import open_store
@@ -93,6 +93,10 @@ class QueryEngine:
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
         self._llm = _language_model(settings)
 {%- endif %}
+
+    def count_chunks(self) -> int:
+        """How many chunks the index holds (and so, that it answers)."""
+        return self._store.count()
 
     def retrieve(self, question: str) -> list[Source]:
         return self.search(question)[0]
@@ -150,7 +154,7 @@ class QueryEngine:
             )
             first = next(pieces, "")
         except Exception as error:  # an unreachable, refusing or silent LLM must not break it
-            log.warning("the language model could not answer: %s", _describe(error))
+            log.warning("the language model could not answer: %s", describe(error))
             return _passages_stream(question, sources, UNAVAILABLE_NOTICE, started)
         model = self.settings.llm_model
         stream = AnswerStream(question, sources, "llm", model, None, iter(()), started)
@@ -175,7 +179,7 @@ class QueryEngine:
             reply = self._llm.chat(condense_messages(history, question))
             rewritten = str(reply.message.content or "").strip()
         except Exception as error:
-            log.warning("could not rewrite a follow-up question: %s", _describe(error))
+            log.warning("could not rewrite a follow-up question: %s", describe(error))
             return together
         return rewritten[: self.settings.max_question_chars] or together
 {%- else %}
@@ -210,7 +214,7 @@ class QueryEngine:
         try:
             reply = str(self._llm.chat(rephrase_messages(question, count)).message.content or "")
         except Exception as error:
-            log.warning("could not rephrase a question: %s", _describe(error))
+            log.warning("could not rephrase a question: %s", describe(error))
             return []
         return rephrasings(reply, question, count, self.settings.max_question_chars)
 
@@ -275,14 +279,9 @@ def _chain(first: str, rest: Iterator[str], stream: AnswerStream) -> Iterator[st
     try:
         yield from rest
     except Exception as error:
-        log.warning("the language model stopped mid-answer: %s", _describe(error))
+        log.warning("the language model stopped mid-answer: %s", describe(error))
         stream.complete = False
         yield "\n\n_(The answer was cut off: the language model stopped responding.)_"
-
-
-def _describe(error: Exception) -> str:
-    """An error for the log: one line, and no secret an upstream server may have echoed back."""
-    return redact(f"{type(error).__name__}: {error}".splitlines()[0][:300])[0]
 
 
 def _verified_stream(question: str, verified: VerifiedMatch, started: float) -> AnswerStream:

@@ -605,6 +605,11 @@ class FeedbackStore:
                     )
         return list(found.values())
 
+    def ping(self) -> None:
+        """Returns when the database answers; raises otherwise."""
+        with self.engine.connect() as connection:
+            connection.execute(select(1))
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
             return {

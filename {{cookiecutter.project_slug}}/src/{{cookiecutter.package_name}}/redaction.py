@@ -35,3 +35,8 @@ def redact(text: str) -> tuple[str, int]:
     count += found
     text, found = EMAIL.subn("[REDACTED EMAIL]", text)
     return text, count + found
+
+
+def describe(error: BaseException) -> str:
+    """An error for the log: one line, and no secret that another service may have echoed back."""
+    return redact(f"{type(error).__name__}: {error}".splitlines()[0][:300])[0]

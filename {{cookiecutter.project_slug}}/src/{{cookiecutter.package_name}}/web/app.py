@@ -12,9 +12,10 @@ the server, so one visitor can neither rate another's answer nor rate one answer
 import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from fastapi import FastAPI
 from gradio.components.chatbot import ExampleMessage
 
 from ..answers import QuestionError
@@ -22,11 +23,16 @@ from ..config import Settings
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
 from .accounts import Login
+from .health import add_health_routes
 from .limits import RateLimit
 from .views import answer_view, landing_text, link_citations
 from .visitors import Visitor, identify, proxy_user
 
+if TYPE_CHECKING:
+    import uvicorn
+
 RECENT_QUESTIONS = 6
+SHUTDOWN_GRACE_S = 10
 MAX_COMMENT_CHARS = 1000
 HELPFUL, NOT_HELPFUL = "Like", "Dislike"  # the names Gradio draws as thumbs
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
@@ -214,16 +220,27 @@ def build_app(
     return app
 
 
-def launch(app: gr.Blocks, host: str, port: int, settings: Settings, **options: Any) -> None:
-    if settings.auth_users:  # Gradio's login page, checked against the configured accounts
-        options.setdefault("auth", Login(settings.auth_users))
-    elif user := proxy_user(settings):  # refused unless the proxy in front signed them in
-        options.setdefault("auth_dependency", user)
-    app.queue(
+def web_app(
+    settings: Settings, engine: QueryEngine | None = None, feedback: FeedbackStore | None = None
+) -> FastAPI:
+    """The UI as an ASGI app: the Gradio app at ``/`` and the health endpoints beside it."""
+    engine = engine or QueryEngine(settings)
+    feedback = feedback or FeedbackStore(settings.feedback_url)
+    blocks = build_app(settings, engine, feedback).queue(
         default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
-    ).launch(
-        server_name=host,
-        server_port=port,
+    )
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    add_health_routes(api, {"index": engine.count_chunks, "feedback": feedback.ping})
+    options: dict[str, Any] = {}
+    if settings.auth_users:  # Gradio's login page, checked against the configured accounts
+        options["auth"] = Login(settings.auth_users)
+    elif user := proxy_user(settings):  # refused unless the proxy in front signed them in
+        options["auth_dependency"] = user
+    return gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        root_path=settings.ui_root_path or None,
         theme=THEME,
         css=CSS,
         footer_links=["gradio"],  # no API page or run history for visitors
@@ -233,5 +250,25 @@ def launch(app: gr.Blocks, host: str, port: int, settings: Settings, **options: 
     )
 
 
+def server(
+    settings: Settings, host: str, port: int, app: FastAPI | None = None
+) -> "uvicorn.Server":
+    """The HTTP server for ``app`` (default: the UI for ``settings``)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app or web_app(settings),
+        host=host,
+        port=port,
+        # Behind a reverse proxy, the visitor's address (rate limits) and the scheme come from its
+        # X-Forwarded-* headers, believed only from the proxies listed here.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.ui_trusted_proxies,
+        # On shutdown, answers in progress get this long; open event streams would hold it forever.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    return uvicorn.Server(config)
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    launch(build_app(settings), host, port, settings)
+    server(settings, host, port).run()

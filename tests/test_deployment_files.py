@@ -1,0 +1,93 @@
+"""A generated project's deployment files, checked without a Docker engine: the compose files and the
+CI workflow against their published JSON schemas (as vendored by check-jsonschema), and the stack's
+wiring (dependencies, queues, ports) against itself and the project."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import run
+
+COMPOSE_FILES = ["docker-compose.yaml", "deploy/docker-compose.yaml"]
+
+
+def compose(project: Path) -> dict[str, Any]:
+    stack = yaml.safe_load((project / "deploy" / "docker-compose.yaml").read_text())
+    assert isinstance(stack, dict)
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.compose-spec", COMPOSE_FILES),
+        ("vendor.github-workflows", [".github/workflows/tests.yml"]),
+    ],
+)
+def test_files_follow_their_specification(
+    bakes: dict[str, Path], schema: str, files: list[str]
+) -> None:
+    for project in bakes.values():
+        run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *files], project)
+
+
+def test_a_broken_compose_file_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  ui:\n    image: x\n    ports: 7860\n")
+    with pytest.raises(AssertionError, match="ports"):
+        run(
+            [
+                sys.executable,
+                "-m",
+                "check_jsonschema",
+                "--builtin-schema",
+                "vendor.compose-spec",
+                "compose.yaml",
+            ],
+            tmp_path,
+        )
+
+
+def test_the_stack_is_wired_together(bakes: dict[str, Path]) -> None:
+    for name, project in bakes.items():
+        services = compose(project)["services"]
+        for service, spec in services.items():
+            for needed in spec.get("depends_on", {}):
+                assert needed in services, f"{name}: {service} depends on a missing {needed}"
+        airflow = services["airflow-scheduler"]["environment"]
+        queue = airflow["RAG_EMBEDDINGS_QUEUE"]
+        workers = [
+            s["command"] for s in services.values() if "celery worker" in str(s.get("command"))
+        ]
+        assert any(f"--queues {queue}" in w for w in workers), f"{name}: no worker for {queue}"
+        assert any("--queues default" in w for w in workers), f"{name}: no worker for the rest"
+        assert airflow["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        for component in ("scheduler", "dag-processor", "triggerer", "api-server"):
+            assert any(s.get("command") == component for s in services.values()), component
+        ui = services["ui"]
+        assert ui["command"][-1] == "7860" and "7860:7860" in ui["ports"][0]
+        assert "/readyz" in " ".join(ui["healthcheck"]["test"])
+        store = name.split("-")[0]
+        if store != "pgvector":
+            assert store in services, f"{name}: no {store} service"
+            assert airflow["RAG_FEEDBACK_DB_URL"].startswith("postgresql+psycopg://")
+        assert "postgres-init.sql" in " ".join(services["postgres"]["volumes"])
+        assert (project / "deploy" / "postgres-init.sql").is_file()
+
+
+def test_the_image_installs_the_project_on_the_official_airflow_image(
+    bakes: dict[str, Path],
+) -> None:
+    for name, project in bakes.items():
+        dockerfile = (project / "deploy" / "Dockerfile").read_text()
+        assert "FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}" in dockerfile
+        pinned = dockerfile.split("ARG AIRFLOW_VERSION=")[1].split()[0]
+        assert pinned.startswith("3.3."), (
+            f"{name}: Airflow {pinned} in the image, 3.3 in the project"
+        )
+        local = "-local-" in name
+        assert ("download.pytorch.org/whl/cpu" in dockerfile) == local, name
+        ignored = (project / ".dockerignore").read_text().split()
+        assert {".env", ".venv/", "deploy/.env"} <= set(ignored)

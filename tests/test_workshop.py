@@ -1,0 +1,124 @@
+"""The workshop runs as written: every step of every module, in a fresh folder, typed as a participant
+types it (one shell, module after module), and each step's output matches the ``# expect:`` lines
+after it in its script. The pages include the same scripts, so a page cannot show a command that
+does not work."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from .conftest import SUITE_REPORTS, TEMPLATE
+
+WORKSHOP = TEMPLATE / "docs" / "workshop"
+MODULES = ["first-run", "ingestion", "measure"]  # in the order participants take them
+SECTION = re.compile(
+    r"^# --8<-- \[start:(?P<name>[\w-]+)\]\n(?P<body>.*?)^# --8<-- \[end:(?P=name)\]\n"
+    r"(?P<expects>(?:# expect: [^\n]*\n)*)",
+    re.MULTILINE | re.DOTALL,
+)
+MARK = "@@workshop-step"
+
+
+@dataclass(frozen=True)
+class Step:
+    module: str
+    name: str
+    commands: str
+    expects: tuple[str, ...]
+
+
+def steps() -> list[Step]:
+    return [
+        Step(
+            module,
+            match["name"],
+            match["body"],
+            tuple(line.removeprefix("# expect: ") for line in match["expects"].splitlines()),
+        )
+        for module in MODULES
+        for match in SECTION.finditer((WORKSHOP / "steps" / f"{module}.sh").read_text())
+    ]
+
+
+def test_each_page_shows_each_step_of_its_module_once() -> None:
+    for module in MODULES:
+        page = (WORKSHOP / f"{module}.md").read_text()
+        names = [step.name for step in steps() if step.module == module]
+        assert names, f"{module}: no steps"
+        for name in names:
+            assert page.count(f'--8<-- "workshop/steps/{module}.sh:{name}"') == 1, (module, name)
+
+
+def shell_script() -> str:
+    """All steps in one shell, each announced, so that its output can be told apart."""
+    lines = ["set -euo pipefail"]
+    for step in steps():
+        lines += [f'echo "{MARK} {step.module}:{step.name} $(date +%s)"', step.commands]
+    lines.append(f'echo "{MARK} end:end $(date +%s)"')
+    return "\n".join(lines)
+
+
+def outputs(log: str) -> tuple[dict[str, str], dict[str, float]]:
+    """Each step's output, and the seconds each module took."""
+    parts = re.split(rf"^{MARK} (\S+):(\S+) (\d+)\n", log, flags=re.MULTILINE)
+    found: dict[str, str] = {}
+    durations: dict[str, float] = {}
+    marks = [
+        (parts[i], parts[i + 1], int(parts[i + 2]), parts[i + 3]) for i in range(1, len(parts), 4)
+    ]
+    for (module, name, started, text), following in zip(marks, [*marks[1:], None], strict=True):
+        found[f"{module}:{name}"] = text
+        if following is not None:
+            durations[module] = durations.get(module, 0) + following[2] - started
+    return found, durations
+
+
+@pytest.mark.slow
+def test_the_workshop_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("workshop")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "VIRTUAL_ENV"))}
+    env["TEMPLATE"] = str(TEMPLATE)
+    started = time.monotonic()
+    with subprocess.Popen(
+        ["bash", "-c", shell_script()],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the UI a step starts in the background goes with the rest
+    ) as shell:
+        try:
+            log, _ = shell.communicate(timeout=2400)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # a UI left running by a failed step
+                os.killpg(shell.pid, signal.SIGTERM)
+            project = folder / "ask-docs"
+            if (project / "Makefile").exists():  # the project's own Chroma server, if a step failed
+                subprocess.run(
+                    ["make", "-s", "stop"], cwd=project, capture_output=True, check=False
+                )
+    found, durations = outputs(log)
+    failures = []
+    for step in steps():
+        text = found.get(f"{step.module}:{step.name}")
+        if text is None:
+            failures.append(f"{step.module}:{step.name} did not run")
+            continue
+        failures += [
+            f"{step.module}:{step.name}: no line matches {pattern!r}\n{text[-3000:]}"
+            for pattern in step.expects
+            if not re.search(pattern, text, re.MULTILINE)
+        ]
+    assert shell.returncode == 0, f"a step failed (exit {shell.returncode}):\n{log[-5000:]}"
+    assert not failures, "\n\n".join(failures)
+    minutes = ", ".join(f"{module} {seconds / 60:.1f} min" for module, seconds in durations.items())
+    SUITE_REPORTS.append(
+        f"workshop: {len(steps())} steps passed in {(time.monotonic() - started) / 60:.1f} min ({minutes})"
+    )
