@@ -59,8 +59,12 @@ def shell_script() -> str:
     """All steps in one shell, each announced, so that its output can be told apart."""
     lines = ["set -euo pipefail"]
     for step in steps():
-        lines += [f'echo "{MARK} {step.module}:{step.name} $(date +%s)"', step.commands]
-    lines.append(f'echo "{MARK} end:end $(date +%s)"')
+        # On a line of its own, whether or not the step's last output ended with a newline.
+        lines += [
+            f'printf "\\n{MARK} {step.module}:{step.name} %s\\n" "$(date +%s)"',
+            step.commands,
+        ]
+    lines.append(f'printf "\\n{MARK} end:end %s\\n" "$(date +%s)"')
     return "\n".join(lines)
 
 
