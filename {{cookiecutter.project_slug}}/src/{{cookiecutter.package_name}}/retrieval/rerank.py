@@ -1,6 +1,7 @@
 """Reranking: a cross-encoder reads the question together with each candidate passage and scores
 how well the passage answers it. Slower than comparing vectors, so it only reorders the first
-candidates of the fused lists, and far better at putting the right passage first.
+candidates of the fused lists. Whether it helps depends on the documents and the questions: on the
+PostgreSQL manual's, ms-marco-MiniLM-L12-v2 ranked worse than hybrid search (hence off by default).
 
 The model runs with ONNX Runtime from an ONNX export (the sentence-transformers cross-encoders on
 the Hugging Face Hub carry one under ``onnx/``): no PyTorch needed, and quantized exports run fast on
