@@ -1,10 +1,14 @@
 """The keyword index beside Chroma's collection (``RAG_HYBRID_SEARCH``): kept in step by ingestion,
 crash-safe, filled for an index that predates it, and fused with the vectors at query time."""
 
+import uuid
 from pathlib import Path
+from typing import Any
 
-from llama_index.core.schema import TextNode
+import pytest
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
+from {{ cookiecutter.package_name }} import store
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.engine import QueryEngine
 from {{ cookiecutter.package_name }}.ingest import run_ingest
@@ -72,7 +76,8 @@ def test_an_index_from_before_the_keywords_is_filled_on_first_use(
 ) -> None:
     run_ingest(settings, folder=docs)
     store = open_store(settings)
-    store.keywords.fill([])  # as an index built by an earlier release
+    store.keywords.fill([])  # as an index built by an earlier release: empty, no revision
+    store.keywords.revision = None
     hybrid = settings.model_copy(update={"hybrid_search": True})
     (keywords,) = open_store(hybrid).keyword_retrievers(["public"], 20)
     assert store.keywords.count() == store.count() > 0
@@ -86,3 +91,41 @@ def test_keyword_rows_without_vectors_are_left_out(settings: Settings, docs: Pat
     store.keywords.replace({"local:ghost.md": [chunk("ghost-1", "local:ghost.md", PAGER)]})
     (keywords,) = store.keyword_retrievers(["public"], 20)
     assert all(hit.node.node_id != "ghost-1" for hit in keywords.retrieve("ZQ4471 pager"))
+
+
+def test_a_reader_on_another_machine_follows_the_writers_changes(
+    chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment: workers write to the Chroma server, the UI reads it from another machine, each
+    with a keyword index of its own. The reader's follows every write, added, changed or deleted."""
+    monkeypatch.setattr(store, "REVISION_CHECK_S", 0.0)  # check at every question
+    shared: dict[str, Any] = {
+        "chroma_url": chroma_server,
+        "collection": f"kw{uuid.uuid4().hex[:8]}",
+    }
+    writer = open_store(Settings(_env_file=None, data_dir=tmp_path / "worker", **shared))
+    reader = open_store(
+        Settings(_env_file=None, data_dir=tmp_path / "ui", hybrid_search=True, **shared)
+    )
+
+    def found(question: str) -> list[str]:
+        (keywords,) = reader.keyword_retrievers(["public"], 10)
+        return [hit.node.node_id for hit in keywords.retrieve(question)]
+
+    def write(document_id: str, node_id: str, text: str) -> None:
+        node = chunk(node_id, document_id, text)
+        node.embedding = [1.0, 0.0, 0.0]
+        # As ingestion makes them: the store deletes a document's chunks by their source document.
+        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=document_id)
+        writer.replace_documents({document_id: [node]})
+
+    write("a", "a1", "Code ZQ4471 means the pool is full.")
+    assert found("ZQ4471") == ["a1"]
+    write("a", "a2", "Code QX9 means the queue is full.")  # a changed document
+    write("b", "b1", "Restart the scheduler.")  # and a new one
+    assert found("ZQ4471") == [] and found("QX9") == ["a2"] and found("scheduler") == ["b1"]
+    writer.delete_documents(["a"])
+    assert found("QX9") == [] and found("scheduler") == ["b1"]
+    # The writer's own index stayed current through its writes, without being filled again.
+    assert writer.keywords.revision == reader.keywords.revision
+    assert writer.keywords.count() == reader.keywords.count() == 1

@@ -44,7 +44,7 @@ class Deadlined(Generic[T]):
             item = self._queue.get(timeout=max(remaining, 0.0))
         except queue.Empty:
             what = "the rest of the answer" if self._seen_one else "a first word"
-            raise TimeoutError(f"no {what} within {limit:.0f} s") from None
+            raise TimeoutError(f"{what} did not come within {limit:.0f} s") from None
         if item is _END:
             raise StopIteration
         if isinstance(item, Exception):

@@ -6,7 +6,9 @@ is weak on exact words: option names, error codes, commands. With ``RAG_HYBRID_S
 gives a second ranked list, fused with the vectors' by reciprocal rank. Ingestion keeps it in step:
 the store writes a document's rows here before its vectors, in one transaction, so a run that dies
 leaves at worst rows of a document the next run writes again (and rows without vectors are dropped at
-query time). An index that predates this file is filled from the collection on first use.
+query time). The index is this machine's copy of the collection's words: where other machines write
+to the same Chroma server (workers of a deployment), a reader fills it again from the collection when
+the collection's revision changed (see ``ChromaStore``).
 SQLite only: planning a run reads the store without loading LlamaIndex.
 """
 
@@ -33,6 +35,7 @@ CREATE INDEX IF NOT EXISTS chunks_document ON chunks (document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
     title, section, text, tokenize = 'porter unicode61'
 );
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 Row = tuple[str, str, str, str, str, str]  # node id, document id, access, title, section, text
 
@@ -72,6 +75,20 @@ class KeywordIndex:
             self._db.execute("DELETE FROM words")
             self._db.execute("DELETE FROM chunks")
             self._insert(rows)
+
+    @property
+    def revision(self) -> str | None:
+        """The collection's revision this index holds (see ``ChromaStore``); None: unknown."""
+        with self._lock:
+            found = self._db.execute("SELECT value FROM state WHERE key = 'revision'").fetchone()
+        return str(found[0]) if found else None
+
+    @revision.setter
+    def revision(self, value: str | None) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM state WHERE key = 'revision'")
+            if value is not None:
+                self._db.execute("INSERT INTO state VALUES ('revision', ?)", (value,))
 
     def count(self) -> int:
         with self._lock:

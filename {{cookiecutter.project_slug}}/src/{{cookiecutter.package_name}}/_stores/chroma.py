@@ -4,6 +4,9 @@ in this process (one process only: a notebook, a script, the tests).
 """
 
 import math
+import threading
+import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
@@ -34,6 +37,14 @@ if TYPE_CHECKING:
     from .chroma_vectors import ChromaVectors
 
 PAGE = 5000
+# Every write gives the collection a new revision (in its metadata). A keyword index records the
+# revision it holds: a process that only reads (the UI on another machine) fills its index again from
+# the collection when the revisions differ, checking at most every REVISION_CHECK_S seconds; a process
+# that writes keeps its index current if it was current before the write. (Two writers on different
+# machines at the same moment may leave one of their own indexes short of the other's write until
+# the next write; a reader's index is never left so.)
+REVISION_KEY = "revision"
+REVISION_CHECK_S = 10.0
 
 
 class ChromaStore(RecordsEmbedding):
@@ -44,6 +55,8 @@ class ChromaStore(RecordsEmbedding):
         self._name = settings.collection
         self._client = _client(settings)
         self._collection = self._open_collection()
+        self._keywords_checked = -math.inf
+        self._keywords_lock = threading.Lock()
 
     @cached_property
     def keywords(self) -> KeywordIndex:
@@ -74,9 +87,19 @@ class ChromaStore(RecordsEmbedding):
             return []
         from .retrieval.keyword_retriever import KeywordRetriever
 
-        if self.keywords.count() == 0 and self.count() > 0:  # an index from before the keywords
-            self.keywords.fill(self._all_rows())
+        self._refresh_keywords()
         return [KeywordRetriever(self.keywords, self.vector_store, access, limit)]
+
+    def _refresh_keywords(self) -> None:
+        """Fill the keyword index from the collection when another process changed it."""
+        with self._keywords_lock:
+            if time.monotonic() - self._keywords_checked < REVISION_CHECK_S:
+                return
+            revision = self._revision()
+            if self.keywords.revision != revision:
+                self.keywords.fill(self._all_rows())
+                self.keywords.revision = revision
+            self._keywords_checked = time.monotonic()
 
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())
@@ -86,19 +109,50 @@ class ChromaStore(RecordsEmbedding):
         return meta if "dimensions" in meta else None
 
     def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
-        self._collection.modify(metadata={"embedding_model": model_name, "dimensions": dimensions})
+        self._set_metadata(embedding_model=model_name, dimensions=dimensions)
 
     def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
+        before = self._revision_before_write()
         self.keywords.replace(documents)  # first: a run that dies next writes them again
         self._delete_vectors(list(documents))
         nodes = [node for chunks in documents.values() for node in chunks]
         if nodes:
             self.vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
+        self._new_revision(before)
 
     def delete_documents(self, document_ids: Iterable[str]) -> None:
+        before = self._revision_before_write()
         ids = list(document_ids)
         self._delete_vectors(ids)
         self.keywords.delete(ids)
+        self._new_revision(before)
+
+    def _revision(self) -> str:
+        """The collection's revision; "" for one never written since revisions exist."""
+        return str(self._metadata().get(REVISION_KEY, ""))
+
+    def _revision_before_write(self) -> str:
+        revision = self._revision()
+        new = revision == "" and self.keywords.revision is None
+        if new and self.keywords.count() == 0 and self.count() == 0:  # both new, both empty
+            self.keywords.revision = ""
+        return revision
+
+    def _new_revision(self, before: str) -> None:
+        revision = uuid.uuid4().hex
+        self._set_metadata(**{REVISION_KEY: revision})
+        if self.keywords.revision == before:  # this index was current, and has this write
+            self.keywords.revision = revision
+
+    def _metadata(self) -> dict[str, object]:
+        """The collection's metadata as the server has it now (a Collection object caches it)."""
+        fresh = self._client.get_collection(self._name, embedding_function=None)
+        return dict(fresh.metadata or {})
+
+    def _set_metadata(self, **values: str | int) -> None:
+        # modify() replaces the whole mapping; Chroma refuses changes to its own hnsw: keys.
+        kept = {k: v for k, v in self._metadata().items() if not k.startswith("hnsw:")}
+        self._collection.modify(metadata={**kept, **values})
 
     def _delete_vectors(self, ids: list[str]) -> None:
         for start in range(0, len(ids), PAGE):
@@ -111,6 +165,7 @@ class ChromaStore(RecordsEmbedding):
         self._collection = self._open_collection()
         self.__dict__.pop("vector_store", None)  # the next use wraps the new collection
         self.keywords.fill([])
+        self.keywords.revision = ""  # current: empty, as the new collection
 
     def count(self) -> int:
         return self._collection.count()
