@@ -53,7 +53,7 @@ def evaluate_retrieval() -> None:
     def evaluate(configuration: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.connections import task_settings
         from {{ cookiecutter.package_name }}.evaluation.cases import CaseError, load_cases
         from {{ cookiecutter.package_name }}.evaluation.experiments import (
             ConfigurationError,
@@ -61,7 +61,7 @@ def evaluate_retrieval() -> None:
         )
         from {{ cookiecutter.package_name }}.evaluation.runner import report
 
-        settings = Settings()
+        settings = task_settings()
         path = get_current_context()["params"]["questions"] or settings.eval_questions
         try:
             question_set = load_cases(Path(path))
@@ -76,7 +76,7 @@ def evaluate_retrieval() -> None:
     def check(mapped: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.connections import task_settings
         from {{ cookiecutter.package_name }}.evaluation.experiments import regression
 
         results = mapped[:] if mapped else []  # the mapped results in one request, as a list
@@ -84,7 +84,7 @@ def evaluate_retrieval() -> None:
             print(result["configuration"], result["figures"])
         max_drop = get_current_context()["params"]["max_drop"]
         own = [r for r in results if r["configuration"] == {}]
-        if own and (finding := regression(Settings(), own[0]["run_id"], max_drop)):
+        if own and (finding := regression(task_settings(), own[0]["run_id"], max_drop)):
             raise AirflowFailException(finding)
         return results
 

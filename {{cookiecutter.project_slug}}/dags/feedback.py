@@ -38,10 +38,10 @@ def feedback_loop() -> None:
     def promote_answers() -> dict[str, Any]:
         from dataclasses import asdict
 
-        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.connections import task_settings
         from {{ cookiecutter.package_name }}.verified import promote_answers as promote
 
-        summary = promote(Settings(), run_id=get_current_context()["run_id"])
+        summary = promote(task_settings(), run_id=get_current_context()["run_id"])
         print(summary.as_text())
         return asdict(summary)
 
@@ -52,11 +52,11 @@ def feedback_loop() -> None:
         from dataclasses import asdict
         from datetime import UTC, datetime
 
-        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.connections import task_settings
         from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 
         days = get_current_context()["params"]["report_days"]
-        usage = FeedbackStore(Settings().feedback_url).usage(
+        usage = FeedbackStore(task_settings().feedback_url).usage(
             since=datetime.now(UTC) - timedelta(days=days)
         )
         print(usage.as_text())
@@ -64,11 +64,11 @@ def feedback_loop() -> None:
 
     @task(multiple_outputs=False)  # one XCom: the counts
     def rank_sources() -> dict[str, int]:
-        from {{ cookiecutter.package_name }}.config import Settings
+        from {{ cookiecutter.package_name }}.connections import task_settings
         from {{ cookiecutter.package_name }}.feedback import FeedbackStore
         from {{ cookiecutter.package_name }}.retrieval.standing import refresh_standings
 
-        summary = refresh_standings(FeedbackStore(Settings().feedback_url))
+        summary = refresh_standings(FeedbackStore(task_settings().feedback_url))
         print(f"documents rated through answers: {summary}")
         return summary
 {% if cookiecutter.llm != "none" %}

@@ -29,6 +29,7 @@ from {{ cookiecutter.package_name }}.dag_defaults import (
     EMBEDDINGS_POOL,
     EMBEDDINGS_QUEUE,
     INDEX_ASSET,
+    embeddings_executor_config,
 )
 
 if TYPE_CHECKING:
@@ -98,7 +99,12 @@ def ingest_docs() -> None:
     def batches(plan: dict[str, Any]) -> list[list[str]]:
         return plan["batches"]  # Airflow maps over a task's whole return value only
 
-    @task(pool=EMBEDDINGS_POOL, queue=EMBEDDINGS_QUEUE, multiple_outputs=False)
+    @task(
+        pool=EMBEDDINGS_POOL,
+        queue=EMBEDDINGS_QUEUE,
+        executor_config=embeddings_executor_config(),
+        multiple_outputs=False,
+    )
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
 
@@ -151,9 +157,9 @@ def ingest_docs() -> None:
 
 def _settings(params: dict[str, Any]) -> "Settings":
     """The project's settings, with this run's non-empty parameters on top."""
-    from {{ cookiecutter.package_name }}.config import Settings
+    from {{ cookiecutter.package_name }}.connections import task_settings
 
-    return Settings().with_chunking(
+    return task_settings().with_chunking(
         params.get("chunking"), params.get("chunk_size"), params.get("chunk_overlap")
     )
 

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+{%- if cookiecutter.vector_store == "pgvector" %}
+from pydantic import SecretStr
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
@@ -87,6 +90,61 @@ def test_the_dag_ingests_then_refreshes_incrementally(
     assert (third["chunks"], third["unchanged"]) == (0, SAMPLE_COUNT - 1)
 
 
+{%- if cookiecutter.vector_store == "chroma" %}
+
+
+def test_the_store_can_come_from_an_airflow_connection(
+    dag: Any, settings: Settings, docs: Path, chroma_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a deployment configures it: the Chroma server named by an Airflow connection (an
+    ``AIRFLOW_CONN_*`` variable here), not by the RAG_* settings, which point elsewhere."""
+    collection = f"conn{os.getpid()}"
+    monkeypatch.setenv("AIRFLOW_CONN_RAG_STORE", chroma_server)
+    monkeypatch.setenv("RAG_STORE_CONN_ID", "rag_store")
+    monkeypatch.setenv("RAG_COLLECTION", collection)
+    summary = run(dag, source_dir=str(docs), full_refresh=True)
+    assert summary["added"] == SAMPLE_COUNT
+    remote = settings.model_copy(update={"chroma_url": chroma_server, "collection": collection})
+    assert len(open_store(remote).documents()) == SAMPLE_COUNT
+    local = settings.model_copy(update={"collection": collection})
+    assert open_store(local).count() == 0  # the configured (embedded) store was not touched
+{%- elif cookiecutter.vector_store == "pgvector" %}
+
+
+def test_the_store_can_come_from_an_airflow_connection(
+    dag: Any,
+    settings: Settings,
+    docs: Path,
+    new_store: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a deployment configures it: the database named by an Airflow connection (an
+    ``AIRFLOW_CONN_*`` variable here, in the Postgres provider's fields), while RAG_DATABASE_URL
+    points at a server that does not exist."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(new_store(tmp_path / "conn")["database_url"])
+    connection = {
+        "conn_type": "postgres",
+        "host": target.host or target.query["host"],  # a socket folder for the local server
+        "port": target.port,
+        "login": target.username,
+        "password": target.password,
+        "schema": target.database,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_RAG_STORE", json.dumps(connection))
+    monkeypatch.setenv("RAG_STORE_CONN_ID", "rag_store")
+    monkeypatch.setenv("RAG_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
+    summary = run(dag, source_dir=str(docs), full_refresh=True)
+    assert summary["added"] == SAMPLE_COUNT
+    there = settings.model_copy(
+        update={"database_url": SecretStr(target.render_as_string(hide_password=False))}
+    )
+    assert len(open_store(there).documents()) == SAMPLE_COUNT
+{%- endif %}
+
+
 def test_bad_input_is_reported_and_everything_else_ingested(
     dag: Any, settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,29 +166,49 @@ def test_embedding_tasks_run_in_the_pool_the_project_defines(dag: Any) -> None:
     assert pools[EMBEDDINGS_POOL]["slots"] >= 1
 
 
+def parsed_as_deployed(code: str, variable: str, value: str | None) -> Any:
+    """Parse ingest.py in a fresh process, as a DAG processor with ``variable`` set to ``value`` (or
+    unset) would, and return what ``code`` prints as JSON of the parsed DAG ``dag``."""
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    if value is not None:
+        env[variable] = value
+    script = (
+        "import json, sys; from airflow.dag_processing.dagbag import DagBag; "
+        "dag = DagBag(dag_folder=sys.argv[1]).dags['ingest_docs']; " + code
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(PROJECT / "dags" / "ingest.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_embedding_tasks_go_to_the_queue_the_deployment_names(airflow_home: Path) -> None:
     """As the dag-processor of deploy/docker-compose.yaml parses the DAG: RAG_EMBEDDINGS_QUEUE set."""
-    code = (
-        "import json, sys; from airflow.dag_processing.dagbag import DagBag; "
-        "bag = DagBag(dag_folder=sys.argv[1]); "
-        "tasks = bag.dags['ingest_docs'].tasks; "
-        "print(json.dumps({t.task_id: t.queue for t in tasks}))"
-    )
+    code = "print(json.dumps({t.task_id: t.queue for t in dag.tasks}))"
     for queue, expected in (("embeddings", "embeddings"), (None, "default")):
-        env = {k: v for k, v in os.environ.items() if k != "RAG_EMBEDDINGS_QUEUE"}
-        if queue:
-            env["RAG_EMBEDDINGS_QUEUE"] = queue
-        result = subprocess.run(
-            [sys.executable, "-c", code, str(PROJECT / "dags" / "ingest.py")],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        queues = json.loads(result.stdout.strip().splitlines()[-1])
+        queues = parsed_as_deployed(code, "RAG_EMBEDDINGS_QUEUE", queue)
         assert queues["ingest_batch"] == expected
         assert queues["plan"] == "default"  # the light tasks stay where they were
+
+
+def test_embedding_pods_get_the_memory_the_deployment_names(airflow_home: Path) -> None:
+    """As the DAG processor of deploy/helm/values.yaml parses the DAG for the KubernetesExecutor:
+    the embedding tasks' pod override survives serialization; the other tasks keep the default pod."""
+    code = (
+        "from airflow.serialization.serialized_objects import DagSerialization; "
+        "stored = DagSerialization.from_dict(DagSerialization.to_dict(dag)); "
+        "pods = {t.task_id: t.executor_config.get('pod_override') for t in stored.tasks}; "
+        "print(json.dumps({k: p and p.spec.containers[0].resources.limits for k, p in pods.items()}))"
+    )
+    for memory, expected in (("4Gi", {"memory": "4Gi"}), (None, None)):
+        limits = parsed_as_deployed(code, "RAG_EMBEDDINGS_POD_MEMORY", memory)
+        assert limits["ingest_batch"] == expected
+        assert limits["plan"] is None
 
 
 def index_events() -> list[Any]:

@@ -199,6 +199,18 @@ class Settings(BaseSettings):
         Path("eval/questions.jsonl"), description="The question set that `eval` scores by default."
     )
 
+    # Airflow connections: in DAG tasks, a connection may name the vector store{% if cookiecutter.embeddings == "openai" %} and one the embeddings
+    # API{% endif %} instead of the settings above, kept in Airflow's connections or secrets backend
+    # (connections.py). The web UI and the CLI always use the settings.
+    store_conn_id: str | None = Field(
+        None, description="The Airflow connection of the {% if cookiecutter.vector_store == "pgvector" %}database{% elif cookiecutter.vector_store == "chroma" %}Chroma server{% else %}Weaviate server{% endif %}, in DAG tasks."
+    )
+{%- if cookiecutter.embeddings == "openai" %}
+    embeddings_conn_id: str | None = Field(
+        None, description="The Airflow connection (type openai) of the embeddings API, for DAGs."
+    )
+{%- endif %}
+
     # Feedback
     # What others see of one visitor's ratings: a question reaches the landing view, and an answer is
     # reused as verified, only once this many distinct raters found it helpful or a maintainer

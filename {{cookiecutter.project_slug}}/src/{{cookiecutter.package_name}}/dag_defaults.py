@@ -1,5 +1,6 @@
 """What every DAG of this project shares: a start date, one run at a time, retries that back off,
-an alert when a task fails for good, the index as an Asset, and the pool for embedding calls.
+an alert when a task fails for good, the index as an Asset, and where embedding tasks run (their pool,
+Celery queue and Kubernetes pod size).
 
 Airflow imports this whenever it parses the DAG files, so it imports nothing heavy.
 """
@@ -29,6 +30,9 @@ EMBEDDINGS_POOL = "rag_embeddings"
 # these tasks go to this queue, which workers sized for them serve (deploy/docker-compose.yaml runs
 # one such worker); others stay on Airflow's default queue. Read when Airflow parses the DAGs.
 EMBEDDINGS_QUEUE = os.environ.get("RAG_EMBEDDINGS_QUEUE", "default")
+# With the KubernetesExecutor every task is a pod of its own: the embedding tasks' pods get this much
+# memory (request and limit, such as "4Gi"; deploy/helm/values.yaml sets it), the others the chart's.
+EMBEDDINGS_POD_MEMORY_ENV = "RAG_EMBEDDINGS_POD_MEMORY"
 ALERT_WEBHOOK_ENV = "RAG_ALERT_WEBHOOK_URL"
 
 
@@ -58,6 +62,21 @@ def notify_failure(context: Any) -> None:
             pass
     except OSError as error:  # an alert that cannot be sent must not hide the task's own error
         log.warning("could not post the failure alert: %s", error)
+
+
+def embeddings_executor_config() -> dict[str, Any]:
+    """The embedding tasks' pod override for the KubernetesExecutor; nothing where it is not set."""
+    memory = os.environ.get(EMBEDDINGS_POD_MEMORY_ENV, "").strip()
+    if not memory:
+        return {}
+    from kubernetes.client import models as k8s  # the official image has it; only parsed here
+
+    resources = k8s.V1ResourceRequirements(requests={"memory": memory}, limits={"memory": memory})
+    # "base" is the container the KubernetesExecutor runs the task in; the override merges into it.
+    pod = k8s.V1Pod(
+        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="base", resources=resources)])
+    )
+    return {"pod_override": pod}
 
 
 DAG_DEFAULTS: dict[str, Any] = {
