@@ -1,6 +1,7 @@
-"""A generated project's deployment files, checked without a Docker engine: the compose files and the
-CI workflow against their published JSON schemas (as vendored by check-jsonschema), and the stack's
-wiring (dependencies, queues, ports) against itself and the project."""
+"""A generated project's deployment files, checked without a Docker engine or a cluster: the compose
+files and the CI workflow against their published JSON schemas (as vendored by check-jsonschema), the
+Kubernetes manifests against Kubernetes's own schemas (as kubernetes-validate carries them), and the
+stack's wiring (dependencies, queues, ports, names) against itself and the project."""
 
 import sys
 from pathlib import Path
@@ -91,3 +92,60 @@ def test_the_image_installs_the_project_on_the_official_airflow_image(
         assert ("download.pytorch.org/whl/cpu" in dockerfile) == local, name
         ignored = (project / ".dockerignore").read_text().split()
         assert {".env", ".venv/", "deploy/.env"} <= set(ignored)
+
+
+def manifests(project: Path) -> dict[str, dict[str, Any]]:
+    """The UI's Kubernetes resources by kind."""
+    documents = yaml.safe_load_all((project / "deploy" / "kubernetes" / "ui.yaml").read_text())
+    return {document["kind"]: document for document in documents}
+
+
+def test_the_kubernetes_manifests_follow_kubernetes_schemas(bakes: dict[str, Path]) -> None:
+    for project in bakes.values():
+        run(
+            [sys.executable, "-m", "kubernetes_validate", "--strict", "deploy/kubernetes/ui.yaml"],
+            project,
+        )
+
+
+def test_a_broken_manifest_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "ui.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ui\nspec:\n  ports: 80\n"
+    )
+    with pytest.raises(AssertionError, match="ports"):
+        run([sys.executable, "-m", "kubernetes_validate", "--strict", "ui.yaml"], tmp_path)
+
+
+def test_the_helm_values_and_the_ui_share_settings_and_image(bakes: dict[str, Path]) -> None:
+    """What the chart's schema cannot check: the names that tie Airflow's pods, the UI and the
+    project together. (`helm template` checks the values against the chart on the CI runner.)"""
+    for name, project in bakes.items():
+        values = yaml.safe_load((project / "deploy" / "helm" / "values.yaml").read_text())
+        resources = manifests(project)
+        settings = resources["ConfigMap"]["metadata"]["name"]
+        ui = resources["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+        secret = next(s["secretRef"]["name"] for s in ui["envFrom"] if "secretRef" in s)
+        shared = yaml.safe_load(values["extraEnvFrom"])
+        assert {"configMapRef": {"name": settings}} in shared, name
+        assert {"secretRef": {"name": secret}} in shared, name
+        assert values["executor"] == "KubernetesExecutor"
+        env = {item["name"]: item["value"] for item in values["env"]}
+        assert env["RAG_EMBEDDINGS_POD_MEMORY"].endswith("Gi")
+        assert values["airflowVersion"].startswith("3.3.")
+        assert values["config"]["core"]["dags_folder"] == "/opt/project/dags"
+        assert "/opt/project/airflow/pools.json" in values["migrateDatabaseJob"]["args"][-1]
+        image = values["images"]["airflow"]["repository"]
+        assert ui["image"].startswith(image + ":"), name
+        package = project.name.replace("-", "_")
+        assert ui["command"] == [package] and ui["args"][0] == "serve"
+        probes = {ui["readinessProbe"]["httpGet"]["path"], ui["livenessProbe"]["httpGet"]["path"]}
+        assert probes == {"/readyz", "/healthz"}
+        pods = resources["Deployment"]["spec"]["selector"]["matchLabels"]
+        assert resources["Service"]["spec"]["selector"] == pods
+        keys = [
+            line.split("=")[0]
+            for line in (project / "deploy/kubernetes/secrets.env.example").read_text().splitlines()
+            if line and not line.startswith("#")
+        ]
+        store = name.split("-")[0]
+        assert ("RAG_DATABASE_URL" if store == "pgvector" else "RAG_FEEDBACK_DB_URL") in keys
