@@ -94,9 +94,9 @@ class QueryEngine:
         self._llm = _language_model(settings)
 {%- endif %}
 
-    def count_chunks(self) -> int:
-        """How many chunks the index holds (and so, that it answers)."""
-        return self._store.count()
+    def check_index(self) -> None:
+        """Raise if the index does not answer (readiness)."""
+        self._store.ping()
 
     def retrieve(self, question: str) -> list[Source]:
         return self.search(question)[0]

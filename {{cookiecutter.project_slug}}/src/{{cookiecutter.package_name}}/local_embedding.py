@@ -41,11 +41,13 @@ class Batcher(Generic[Item, Result]):
         return future.result()
 
     def _ensure_worker(self) -> None:
+        if self._pid == os.getpid():  # the worker runs: no lock on the way of every call
+            return
         with self._starting:
             if self._pid != os.getpid():
-                self._pid = os.getpid()
                 self._pending = queue.SimpleQueue()
                 threading.Thread(target=self._serve, args=(self._pending,), daemon=True).start()
+                self._pid = os.getpid()  # last: callers that see it find the new queue
 
     def _serve(self, pending: "queue.SimpleQueue[tuple[Item, Future[Result]]]") -> None:
         while True:

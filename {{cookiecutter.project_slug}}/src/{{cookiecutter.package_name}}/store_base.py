@@ -79,6 +79,10 @@ class DocumentStore(Protocol):
 
     def count(self) -> int: ...
 
+    def ping(self) -> None:
+        """Raise if the store does not answer. Cheap: a readiness probe calls it every few seconds."""
+        ...
+
 
 def stored_documents(chunk_metadata: Iterable[Mapping[str, object]]) -> dict[str, StoredDocument]:
     """Fold chunk metadata into one entry per document; a document is complete when all its chunks are there."""
@@ -137,6 +141,9 @@ class RecordsEmbedding(ABC):
 
     @abstractmethod
     def count(self) -> int: ...
+
+    def ping(self) -> None:
+        self.count()  # cheap where the backend keeps the count (a store may offer a lighter check)
 
     def _unrecorded_dimensions(self) -> int | None:
         """The vector size the store's shape fixes before any model is recorded, if it fixes one."""

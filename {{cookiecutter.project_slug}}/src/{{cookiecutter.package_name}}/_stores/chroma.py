@@ -131,17 +131,19 @@ class ChromaStore(RecordsEmbedding):
         """The collection's revision; "" for one never written since revisions exist."""
         return str(self._metadata().get(REVISION_KEY, ""))
 
-    def _revision_before_write(self) -> str:
-        revision = self._revision()
-        new = revision == "" and self.keywords.revision is None
+    def _revision_before_write(self) -> dict[str, object]:
+        """The collection's metadata before a write: its revision, and what the write keeps."""
+        metadata = self._metadata()
+        new = REVISION_KEY not in metadata and self.keywords.revision is None
         if new and self.keywords.count() == 0 and self.count() == 0:  # both new, both empty
             self.keywords.revision = ""
-        return revision
+        return metadata
 
-    def _new_revision(self, before: str) -> None:
+    def _new_revision(self, before: dict[str, object]) -> None:
         revision = uuid.uuid4().hex
-        self._set_metadata(**{REVISION_KEY: revision})
-        if self.keywords.revision == before:  # this index was current, and has this write
+        self._modify_metadata(before, **{REVISION_KEY: revision})
+        # An index that was current before the write holds the write too.
+        if self.keywords.revision == str(before.get(REVISION_KEY, "")):
             self.keywords.revision = revision
 
     def _metadata(self) -> dict[str, object]:
@@ -150,8 +152,11 @@ class ChromaStore(RecordsEmbedding):
         return dict(fresh.metadata or {})
 
     def _set_metadata(self, **values: str | int) -> None:
+        self._modify_metadata(self._metadata(), **values)
+
+    def _modify_metadata(self, current: Mapping[str, object], **values: str | int) -> None:
         # modify() replaces the whole mapping; Chroma refuses changes to its own hnsw: keys.
-        kept = {k: v for k, v in self._metadata().items() if not k.startswith("hnsw:")}
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
         self._collection.modify(metadata={**kept, **values})
 
     def _delete_vectors(self, ids: list[str]) -> None:

@@ -128,6 +128,11 @@ class PgVectorStore(RecordsEmbedding):
         with self._engine.connect() as connection:
             return int(connection.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
 
+    def ping(self) -> None:
+        # Not count(*): that reads the whole table, for every probe.
+        with self._engine.connect() as connection:
+            connection.execute(text(f"SELECT 1 FROM {self.table} LIMIT 1"))
+
     def _open_vector_store(self) -> PGVectorStore:
         store = PGVectorStore(
             engine=self._engine,

@@ -16,7 +16,10 @@ def retrieval_config(settings: Settings) -> dict[str, Any]:
         "embedding_model": settings.embedding_model,
         "pipeline": pipeline_of(settings),
         "top_k": max(DEPTH, settings.top_k),
-        "rerank": settings.rerank and f"{settings.rerank_model}@{settings.rerank_candidates}",
+        # The model and its depth, or False (as runs have been saved since reranking exists).
+        "rerank": (
+            f"{settings.rerank_model}@{settings.rerank_candidates}" if settings.rerank else False
+        ),
 {%- if cookiecutter.vector_store != "chroma" %}
         "hybrid_search": settings.hybrid_search,
 {%- endif %}

@@ -230,7 +230,7 @@ def web_app(
         default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
     )
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    add_health_routes(api, {"index": engine.count_chunks, "feedback": feedback.ping})
+    add_health_routes(api, {"index": engine.check_index, "feedback": feedback.ping})
     options: dict[str, Any] = {}
     if settings.auth_users:  # Gradio's login page, checked against the configured accounts
         options["auth"] = Login(settings.auth_users)
