@@ -39,6 +39,17 @@ def edit_sample_docs(project: Path) -> None:
 
 # Skips a run may have on a machine without Docker, recognised by the reason they give.
 EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker engine"}
+# Tests a run leaves to the others, to keep `make test` within its time. The Celery scale-out (two
+# minutes) runs once, with pgvector: PostgreSQL for Airflow's metadata and the index, as in production.
+# The second Chroma run leaves the store's own tests (synthetic vectors; the same code) to the first.
+CELERY = "tests/test_airflow_celery.py"
+CHROMA_STORE = ["tests/test_store.py", "tests/test_chroma_vectors.py", "tests/test_keywords.py"]
+LEFT_TO_OTHER_RUNS = {
+    "chroma-local-openai": [CELERY],
+    "chroma-openai-none": [CELERY, *CHROMA_STORE],
+    "weaviate-local-openai": [CELERY],
+}
+SLOWEST = 3  # the slowest tests of each run, in the report: where the time goes
 
 
 @pytest.mark.slow
@@ -61,11 +72,19 @@ def test_generated_project_passes_its_own_checks_and_tests(
     env = {**llm_env, "SCREENSHOTS_DIR": str(TEMPLATE / "build" / "screenshots" / name)}
     if options.get("embeddings") == "openai":
         env |= request.getfixturevalue("embeddings_env")
+    left = LEFT_TO_OTHER_RUNS.get(name, [])
+    env["PYTEST_ADDOPTS"] = " ".join([f"--durations={SLOWEST}", *(f"--deselect {t}" for t in left)])
+    if left:
+        SUITE_REPORTS.append(f"{name}: left to the other runs: {', '.join(left)}")
     edit_sample_docs(project)  # as the README invites users to: the tests must not depend on them
     result = run(["make", "test"], cwd=project, env=env)
     summary = re.findall(r"^=+ (.* in [\d.]+s.*?) =+$", result.stdout, flags=re.MULTILINE)[-1]
     backends = re.findall(r"^backend .*$", result.stdout, flags=re.MULTILINE)
     SUITE_REPORTS.append(f"{name}: {summary}; " + "; ".join(backends))
+    slowest = re.findall(
+        r"^([\d.]+s) (setup|call|teardown) +(\S+)$", result.stdout, flags=re.MULTILINE
+    )
+    SUITE_REPORTS.append(f"{name}: slowest: " + ", ".join(" ".join(line) for line in slowest))
     assert " passed" in summary and "failed" not in summary and "error" not in summary
     skips = re.findall(r"^SKIPPED .*$", result.stdout, flags=re.MULTILINE)
     reasons = [EXPECTED_SKIP_REASONS.get(name, "")] + ([] if llm_env else ["LLM_BASE_URL"])

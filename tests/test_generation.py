@@ -111,6 +111,7 @@ COMMON_FILES = {
             "__init__",
             "conftest",
             "documents",
+            "processes",
             "site",
             "test_airflow_celery",
             "test_airflow_live",

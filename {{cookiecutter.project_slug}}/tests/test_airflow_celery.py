@@ -5,7 +5,6 @@ embeddings only (the compose file's embeddings worker): the ingest DAG's mapped 
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.store import open_store
 
 from .conftest import FIXTURE_DOCS, free_port, wait_for_http
+from .processes import start_group, stop_groups
 from .test_airflow_live import Airflow, finished_runs
 
 pytestmark = pytest.mark.slow
@@ -103,27 +103,11 @@ class Stack:
 
     def start(self, name: str, *args: str, **extra_env: str) -> Path:
         log = self.home / f"{name}.log"
-        with log.open("w") as out:
-            self.processes.append(
-                subprocess.Popen(
-                    [*AIRFLOW, *args],
-                    env={**self.env, **extra_env},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a group of its own: its children stop with it
-                )
-            )
+        self.processes.append(start_group([*AIRFLOW, *args], log, {**self.env, **extra_env}))
         return log
 
     def stop(self) -> None:
-        for process in self.processes:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_groups(self.processes, grace_s=10)
 
 
 def wait_for_line(log: Path, text: str, timeout_s: float = 180) -> None:

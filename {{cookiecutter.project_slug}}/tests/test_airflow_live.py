@@ -3,11 +3,8 @@ their own, a run triggered through the REST API, its mapped batches scheduled in
 
 import json
 import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.store import open_store
 
 from .conftest import PROJECT, free_port, wait_for_http
+from .processes import start_group, stop_groups
 from .test_ingest import SAMPLE_COUNT
 
 pytestmark = pytest.mark.slow
@@ -87,15 +85,8 @@ def airflow(
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__API_AUTH__JWT_SECRET": "test-secret-" + "x" * 32,
     }
-    with (tmp_path / "airflow.log").open("w") as log:
-        process = subprocess.Popen(
-            ["make", "airflow", f"AIRFLOW_PORT={port}"],
-            cwd=PROJECT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole below
-        )
+    make_airflow = ["make", "airflow", f"AIRFLOW_PORT={port}"]
+    process = start_group(make_airflow, tmp_path / "airflow.log", env, cwd=PROJECT)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/api/v2/monitor/health", timeout_s=300)
@@ -105,11 +96,7 @@ def airflow(
         yield Airflow(url, home, settings)
 {%- endif %}
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=60)
-        with suppress(ProcessLookupError):  # whatever of the group outlived make
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_groups([process], grace_s=60)
 
 
 def finished_runs(body: dict[str, Any]) -> bool:
