@@ -55,8 +55,11 @@ def test_the_stack_is_wired_together(bakes: dict[str, Path]) -> None:
     for name, project in bakes.items():
         services = compose(project)["services"]
         for service, spec in services.items():
-            for needed in spec.get("depends_on", {}):
+            for needed, how in spec.get("depends_on", {}).items():
                 assert needed in services, f"{name}: {service} depends on a missing {needed}"
+                # A service that always starts may wait for a scale-out one only where it exists.
+                optional = services[needed].get("profiles") and not spec.get("profiles")
+                assert not optional or how.get("required") is False, (name, service, needed)
         airflow = services["airflow-scheduler"]["environment"]
         queue = airflow["RAG_EMBEDDINGS_QUEUE"]
         workers = [
@@ -64,7 +67,12 @@ def test_the_stack_is_wired_together(bakes: dict[str, Path]) -> None:
         ]
         assert any(f"--queues {queue}" in w for w in workers), f"{name}: no worker for {queue}"
         assert any("--queues default" in w for w in workers), f"{name}: no worker for the rest"
-        assert airflow["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        # The LocalExecutor by default; the CeleryExecutor with Redis and its workers, for scale-out.
+        assert airflow["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+        scale_out = {s for s, spec in services.items() if spec.get("profiles") == ["celery"]}
+        assert scale_out == {"redis", "airflow-worker", "airflow-worker-embeddings"}, name
+        example = (project / "deploy" / ".env.example").read_text()
+        assert "AIRFLOW_EXECUTOR=CeleryExecutor" in example and "COMPOSE_PROFILES=celery" in example
         for component in ("scheduler", "dag-processor", "triggerer", "api-server"):
             assert any(s.get("command") == component for s in services.values()), component
         ui = services["ui"]
