@@ -44,7 +44,9 @@ def server_python(uv: str) -> Path:
         return python
     venv.parent.mkdir(parents=True, exist_ok=True)
     # The default native build crashes on CPUs unlike the build machine's; a portable one does not.
-    env = {**os.environ, "CMAKE_ARGS": "-DGGML_NATIVE=OFF", "UV_LINK_MODE": "copy"}
+    # The multimodal library (a good part of the build) serves images and audio: not needed here.
+    cmake_args = "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
+    env = {**os.environ, "CMAKE_ARGS": cmake_args, "UV_LINK_MODE": "copy"}
     steps = [
         [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(venv)],
         [uv, "pip", "install", "--quiet", "--python", str(python), LLAMA_CPP],

@@ -41,12 +41,16 @@ def edit_sample_docs(project: Path) -> None:
 EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker engine"}
 # Tests a run leaves to the others, to keep `make test` within its time. The Celery scale-out (two
 # minutes) runs once, with pgvector: PostgreSQL for Airflow's metadata and the index, as in production.
-# The second Chroma run leaves the store's own tests (synthetic vectors; the same code) to the first.
+# The load test (a minute) runs once, with the default project. The second Chroma run leaves the
+# store's own tests (synthetic vectors; the same code) and the live scheduler run to the first.
 CELERY = "tests/test_airflow_celery.py"
+LOAD_TEST = "tests/test_shared_index.py::test_the_load_test_prints_its_figures"
+LIVE_AIRFLOW = "tests/test_airflow_live.py"
 CHROMA_STORE = ["tests/test_store.py", "tests/test_chroma_vectors.py", "tests/test_keywords.py"]
 LEFT_TO_OTHER_RUNS = {
     "chroma-local-openai": [CELERY],
-    "chroma-openai-none": [CELERY, *CHROMA_STORE],
+    "pgvector-local-openai_compatible": [LOAD_TEST],
+    "chroma-openai-none": [CELERY, LOAD_TEST, LIVE_AIRFLOW, *CHROMA_STORE],
     "weaviate-local-openai": [CELERY],
 }
 SLOWEST = 3  # the slowest tests of each run, in the report: where the time goes
