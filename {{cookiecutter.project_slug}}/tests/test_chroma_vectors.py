@@ -108,3 +108,29 @@ def test_when_a_nearest_chunk_is_filtered_out_the_filtered_search_answers(
     assert "internal-2" not in found
     assert found == ids(plain, [0.0, 1.0, 0.0], PUBLIC)
     assert ids(fast, [0.0, 1.0, 0.0], access_filters(["public", "internal"]))[0] == "internal-2"
+
+
+def test_nodes_are_reused_while_their_chunk_is_unchanged_and_rebuilt_when_it_changes(
+    collection: Counted,
+) -> None:
+    fast, plain = (
+        ChromaVectors(chroma_collection=collection),
+        ChromaVectorStore(chroma_collection=collection),
+    )
+    query = VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2)
+    first, again = fast.query(query), fast.query(query)
+    assert first.nodes and again.nodes
+    assert again.nodes[0] is first.nodes[0]  # built once
+    expected = plain.query(query)
+    assert [(n.node_id, n.get_content(), n.metadata) for n in first.nodes] == [
+        (n.node_id, n.get_content(), n.metadata) for n in expected.nodes or []
+    ]
+    assert first.similarities == expected.similarities
+    assert fast.get_nodes(["public-0"])[0] is first.nodes[0]  # the keyword path shares them
+    # Re-chunked under the same id (another chunking of the same document): the new text is read.
+    plain.delete_nodes(["public-0"])
+    node = TextNode(id_="public-0", text="rechunked", metadata={"access": "public"})
+    plain.add([node.model_copy(update={"embedding": [1.0, 0.0, 0.0]})])
+    changed = fast.query(query).nodes or []
+    assert changed[0].node_id == "public-0" and changed[0].get_content() == "rechunked"
+    assert fast.get_nodes(["public-0"])[0].get_content() == "rechunked"

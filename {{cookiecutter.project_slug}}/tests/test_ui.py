@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 
+import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
@@ -14,6 +15,7 @@ from gradio_client import Client
 from {{ cookiecutter.package_name }}.answers import Answer, AnswerStream, Source
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+from {{ cookiecutter.package_name }}.web.app import without_event_statistics
 from {{ cookiecutter.package_name }}.web.views import answer_view, link_citations, source_cards
 
 from .conftest import serve_ui
@@ -79,6 +81,15 @@ def test_in_passages_mode_each_passage_appears_once() -> None:
     )
     view = answer_view(answer)
     assert view.count("nothing else") == 1 and str(answer.notice) in view
+
+
+def test_finished_events_are_not_summarised_for_statistics_nobody_reads() -> None:
+    blocks = gr.Blocks().queue()
+    without_event_statistics(blocks)
+    queue = blocks._queue
+    queue.events_recorded = 500  # Gradio would now build a table of the records, after each event
+    record = {"function": "ask", "status": "success", "process_time": 0.1}
+    assert queue.compute_analytics_summary([record] * 500) == {"functions": {}}
 
 
 def test_what_the_app_does_not_use_is_closed(ui_url: str) -> None:

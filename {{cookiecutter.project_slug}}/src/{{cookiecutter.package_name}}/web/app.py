@@ -10,6 +10,7 @@ the server, so one visitor can neither rate another's answer nor rate one answer
 """
 
 import html
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -220,6 +221,16 @@ def build_app(
     return app
 
 
+def without_event_statistics(blocks: gr.Blocks) -> None:
+    """Stop Gradio's queue from summarising every finished event for /monitoring (turned off here).
+
+    It keeps the last 10,000 events and, after each one, builds a pandas table of them all: under
+    load, a few milliseconds per answer that grow with the server's uptime, while holding the GIL."""
+    queue = blocks._queue
+    queue.ANALYTICS_MAX_EVENTS = 1
+    queue.ANAYLTICS_CACHE_FREQUENCY = sys.maxsize  # (sic) Gradio's spelling
+
+
 def web_app(
     settings: Settings, engine: QueryEngine | None = None, feedback: FeedbackStore | None = None
 ) -> FastAPI:
@@ -229,6 +240,7 @@ def web_app(
     blocks = build_app(settings, engine, feedback).queue(
         default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
     )
+    without_event_statistics(blocks)
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     add_health_routes(api, {"index": engine.check_index, "feedback": feedback.ping})
     options: dict[str, Any] = {}
