@@ -40,14 +40,16 @@ def remove_other_store_files() -> None:
 
 
 def remove_language_model_files() -> None:
-    """With llm=none there are no prompts, and no generated answers to reuse as verified answers or to
-    wait for."""
+    """With llm=none there are no prompts, and no generated answers to reuse as verified answers, to
+    wait for or to grade."""
     if LLM == "none":
         for path in (
             PACKAGE_DIR / "verified.py",
             PACKAGE_DIR / "deadlines.py",
             PACKAGE_DIR / "prompts.py",
+            PACKAGE_DIR / "evaluation" / "answer_quality.py",
             PROJECT / "tests" / "test_verified.py",
+            PROJECT / "tests" / "test_answer_quality.py",
         ):
             path.unlink(missing_ok=True)
 

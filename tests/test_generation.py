@@ -146,7 +146,9 @@ VERIFIED_ANSWER_FILES = {
     "src/ask_docs/verified.py",
     "src/ask_docs/deadlines.py",
     "src/ask_docs/prompts.py",
+    "src/ask_docs/evaluation/answer_quality.py",
     "tests/test_verified.py",
+    "tests/test_answer_quality.py",
 }
 STORE_FILES = {
     "chroma": {

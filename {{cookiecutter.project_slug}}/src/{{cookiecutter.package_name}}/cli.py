@@ -1,7 +1,7 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import {% if cookiecutter.llm != "none" %}TYPE_CHECKING, {% endif %}Annotated
 
 import typer
 from rich.console import Console
@@ -9,6 +9,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .answers import CONTROL_CHARACTERS  # escape sequences start with them
 from .config import ChunkingStrategy, Settings
+{%- if cookiecutter.llm != "none" %}
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .evaluation.cases import EvalCase
+{%- endif %}
 
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
@@ -145,8 +152,21 @@ def evaluate(
         float, typer.Option(help="Exit 1 when hit@5 or MRR@10 fell more than this.")
     ] = 0.02,
     misses: Annotated[int, typer.Option(help="Misses to list.")] = 10,
+{%- if cookiecutter.llm != "none" %}
+    answers: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Also answer the first N questions with the language model: citations."
+        ),
+    ] = 0,
+    judge: Annotated[
+        bool,
+        typer.Option(help="With --answers: a model grades each answer (RAG_JUDGE_MODEL)."),
+    ] = False,
+{%- endif %}
 ) -> None:
-    """Score retrieval on a question set: hit@1/3/5/10, MRR@10, latency, and the misses."""
+    """Score retrieval on a question set: hit@1/3/5/10, MRR@10, latency, and the misses{% if cookiecutter.llm != "none" %};
+    with --answers, the model's answers too{% endif %}."""
     from .evaluation.cases import CaseError, load_cases
     from .evaluation.records import EvalRecords
     from .evaluation.retrieval import evaluate_retrieval
@@ -171,8 +191,38 @@ def evaluate(
         console.out("\n".join(compare_runs(run, previous.figures, max_drop)), highlight=False)
     if save:
         console.print(f"saved as evaluation run {records.save(run)}")
+{%- if cookiecutter.llm != "none" %}
+    if answers:
+        report_text = _check_answers(settings, question_set.cases[:answers], judge)
+        console.out("\n" + printable(report_text), highlight=False)
+{%- endif %}
     if previous and regressed(run.figures(), previous.figures, max_drop):
         raise typer.Exit(1)
+{%- if cookiecutter.llm != "none" %}
+
+
+def _check_answers(settings: Settings, cases: "Sequence[EvalCase]", judge: bool) -> str:
+    from .engine import QueryEngine, language_model
+    from .evaluation.answer_quality import answer_report, check_answers, llm_judge
+
+    grader, judge_model = None, None
+    if judge:
+        # Grades, not prose: the same every time, and a few tokens.
+        graded_by = settings.model_copy(
+            update={
+                "llm_model": settings.judge_model or settings.llm_model,
+                "llm_temperature": 0.0,
+                "llm_max_tokens": 64,
+            }
+        )
+        if (llm := language_model(graded_by)) is not None:
+            grader, judge_model = llm_judge(llm), graded_by.llm_model
+    engine = QueryEngine(settings)
+    with Progress(*PROGRESS_COLUMNS, console=console, transient=True) as progress:
+        task = progress.add_task("Answering", total=len(cases))
+        checks = check_answers(engine.ask, cases, grader, lambda n: progress.advance(task, n))
+    return answer_report(checks, judge_model)
+{%- endif %}
 
 
 def _override(document_id: str, action: str | None) -> None:

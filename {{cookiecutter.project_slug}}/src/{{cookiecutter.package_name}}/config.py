@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     multi_query: int = Field(
         0, ge=0, le=5, description="Rephrasings of each question the model writes, searched too."
     )
+    judge_model: str | None = Field(
+        None,
+        description="`eval --judge`: the model that grades answers (unset: llm_model), on the same "
+        "server. A larger model than the one that answers grades more reliably.",
+    )
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50, description="Chunks an answer is given and shows.")
 {%- if cookiecutter.embeddings == "local" %}

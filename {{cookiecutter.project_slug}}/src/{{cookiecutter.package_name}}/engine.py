@@ -91,7 +91,7 @@ class QueryEngine:
         self._embedding_checked = False
 {%- if cookiecutter.llm != "none" %}
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
-        self._llm = _language_model(settings)
+        self._llm = language_model(settings)
 {%- endif %}
 
     def check_index(self) -> None:
@@ -226,7 +226,8 @@ class QueryEngine:
                 yield response.delta
 
 
-def _language_model(settings: Settings) -> LLM | None:
+def language_model(settings: Settings) -> LLM | None:
+    """The configured chat model, or None when it cannot be reached (no key)."""
 {%- if cookiecutter.llm == "openai" %}
     from llama_index.llms.openai import OpenAI
 
