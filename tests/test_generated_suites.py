@@ -40,16 +40,17 @@ def edit_sample_docs(project: Path) -> None:
 # Skips a run may have on a machine without Docker, recognised by the reason they give.
 EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker engine"}
 # Tests a run leaves to the others, to keep `make test` within its time. The Celery scale-out (two
-# minutes) runs once, with pgvector: PostgreSQL for Airflow's metadata and the index, as in production.
-# The load test (a minute) runs once, with the default project. The second Chroma run leaves the
-# store's own tests (synthetic vectors; the same code) and the live scheduler run to the first.
+# minutes) runs once, with pgvector: PostgreSQL for Airflow's metadata and the index, as in production
+# (a real scheduler, DAG processor and API server). `make airflow` live and the load test (two minutes
+# and one) run once, with the default project. The second Chroma run also leaves the store's own tests
+# (synthetic vectors; the same code) to the first.
 CELERY = "tests/test_airflow_celery.py"
 LOAD_TEST = "tests/test_shared_index.py::test_the_load_test_prints_its_figures"
 LIVE_AIRFLOW = "tests/test_airflow_live.py"
 CHROMA_STORE = ["tests/test_store.py", "tests/test_chroma_vectors.py", "tests/test_keywords.py"]
 LEFT_TO_OTHER_RUNS = {
     "chroma-local-openai": [CELERY],
-    "pgvector-local-openai_compatible": [LOAD_TEST],
+    "pgvector-local-openai_compatible": [LOAD_TEST, LIVE_AIRFLOW],
     "chroma-openai-none": [CELERY, LOAD_TEST, LIVE_AIRFLOW, *CHROMA_STORE],
     "weaviate-local-openai": [CELERY],
 }
