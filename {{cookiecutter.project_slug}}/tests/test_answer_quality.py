@@ -110,3 +110,24 @@ def test_eval_answers_and_grades_with_a_real_model(
     assert result.exit_code == 0, result.output
     assert "answers: 1 questions, 1 answered by the model" in result.output, result.output
     assert "citations: " in result.output and f"judge ({model}): " in result.output
+
+
+def test_the_judge_is_refused_without_answers_to_grade() -> None:
+    result = CliRunner().invoke(app, ["eval", str(QUESTIONS), "--no-save", "--judge"])
+    assert result.exit_code == 2
+    assert "add --answers N" in result.output
+{%- if cookiecutter.llm == "openai" %}
+
+
+def test_a_judge_that_cannot_be_reached_is_reported(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("RAG_OPENAI_API_KEY", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    result = runner.invoke(app, ["eval", str(QUESTIONS), "--no-save", "--answers", "1", "--judge"])
+    assert result.exit_code == 0, result.output
+    assert "no judge: no language model can be reached" in result.output
+    assert "answers: 1 questions, 0 answered by the model" in result.output
+{%- endif %}

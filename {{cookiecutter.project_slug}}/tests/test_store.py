@@ -185,6 +185,22 @@ def test_the_project_server_is_started_once_and_shared(project_chroma: Settings)
     assert stop_server(project_chroma.data_dir)
     assert running_server(project_chroma.data_dir) is None
     assert open_store(project_chroma).count() == 2  # started again, on the same files
+
+
+def test_the_project_server_logs_no_line_per_request(
+    project_chroma: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log that grows with every question fills the disk of a busy deployment."""
+    from {{ cookiecutter.package_name }}.chroma_server import LOG_FILE
+
+    monkeypatch.delenv("RUST_LOG", raising=False)
+    store = open_store(project_chroma)
+    store.replace_documents({"local:a": nodes("local:a", "h", 2)})
+    log = project_chroma.data_dir / LOG_FILE
+    size = log.stat().st_size
+    for _ in range(10):
+        assert set(store.documents()) == {"local:a"}
+    assert log.stat().st_size == size
 {%- elif cookiecutter.vector_store == "pgvector" %}
 
 

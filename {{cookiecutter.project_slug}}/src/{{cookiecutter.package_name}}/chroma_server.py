@@ -28,6 +28,9 @@ from .private_files import private_dir
 STATE_FILE = "chroma-server.json"
 LOCK_FILE = "chroma-server.lock"
 LOG_FILE = "chroma-server.log"
+# Chroma's server logs every request at INFO (about 5 kB a question, a log that only grows): warnings
+# and errors only, unless RUST_LOG is set.
+SERVER_ENV = {"RUST_LOG": "warn"}
 START_TIMEOUT_S = 60
 
 
@@ -95,7 +98,7 @@ def _start(data_dir: Path) -> ServerState:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # not in the starter's process group: Airflow ends that one
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            env={**SERVER_ENV, **os.environ, "ANONYMIZED_TELEMETRY": "False"},
         )
     state = ServerState(pid=process.pid, port=port, path=str(path))
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -172,6 +172,11 @@ def evaluate(
     from .evaluation.retrieval import evaluate_retrieval
     from .evaluation.runner import compare as compare_runs
     from .evaluation.runner import regressed, report
+{%- if cookiecutter.llm != "none" %}
+
+    if judge and not answers:
+        raise typer.BadParameter("the judge grades answers: add --answers N", param_hint="--judge")
+{%- endif %}
 
     settings = Settings()
     try:
@@ -217,6 +222,8 @@ def _check_answers(settings: Settings, cases: "Sequence[EvalCase]", judge: bool)
         )
         if (llm := language_model(graded_by)) is not None:
             grader, judge_model = llm_judge(llm), graded_by.llm_model
+        else:
+            console.print("no judge: no language model can be reached (OPENAI_API_KEY is not set)")
     engine = QueryEngine(settings)
     with Progress(*PROGRESS_COLUMNS, console=console, transient=True) as progress:
         task = progress.add_task("Answering", total=len(cases))
