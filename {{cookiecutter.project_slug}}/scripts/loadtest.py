@@ -1,11 +1,12 @@
 """Load test of the web UI over HTTP on loopback: prints figures, asserts nothing.
 
-    make loadtest [CLIENTS="1 4 16"] [PER_CLIENT=20]
+    make loadtest [CLIENTS="1 4 16"] [PER_CLIENT=20] [PROCESSES=1]
 
 The UI runs as ``serve`` runs it, in a process of its own, over the project's index (ingest first)
 and a feedback database of its own (the project's is not touched), with the rate limits lifted.
 1. Answers in passages mode (no language model), for each number of concurrent clients: throughput,
-   latency p50/p95/max, errors, and whether every answered question was stored.
+   latency p50/p95/max, errors, and whether every answered question was stored. With several UI
+   processes, each visitor stays with one, as a proxy with session affinity keeps them.
 2. With a language model that accepts requests and never answers: how much later another visitor's
    passages-mode answer (a question the documents do not cover) comes while one answer hangs.
 """
@@ -110,9 +111,10 @@ class Visitor:
         raise RuntimeError("the event stream ended before the answer")
 
 
-def load(url: str, clients: int, per_client: int, questions: list[str]) -> dict[str, Any]:
-    """``clients`` visitors at once, each asking ``per_client`` questions one after another."""
-    visitors = [Visitor(url) for _ in range(clients)]
+def load(urls: list[str], clients: int, per_client: int, questions: list[str]) -> dict[str, Any]:
+    """``clients`` visitors at once, each asking ``per_client`` questions one after another, spread
+    over the UI processes at ``urls``."""
+    visitors = [Visitor(urls[n % len(urls)]) for n in range(clients)]
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -190,6 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1 4 16", help="Concurrent clients, one run each.")
     parser.add_argument("--per-client", type=int, default=20, help="Questions each client asks.")
+    parser.add_argument("--processes", type=int, default=1, help="UI processes serving part 1.")
     args = parser.parse_args()
     settings = Settings()
     engine = QueryEngine(settings)
@@ -207,15 +210,23 @@ def main() -> None:
 {%- else %}
     passages = env
 {%- endif %}
-    print(f"1. passages mode, {len(questions)} questions from {settings.eval_questions}")
+    print(
+        f"1. passages mode, {len(questions)} questions from {settings.eval_questions}, "
+        f"{args.processes} UI process(es)"
+    )
     columns = ("clients", "answered", "errors", "q/s", "p50 s", "p95 s", "max s")
     print(" ".join(f"{name:>8}" for name in columns))
     runs = []
-    with ui(passages, work / "ui.log") as url:
-        load(url, 1, 3, questions)  # warm: the first answers pay for loading
+    with contextlib.ExitStack() as stack:
+        # One after another: the first creates the feedback database's tables.
+        urls = [
+            stack.enter_context(ui(passages, work / f"ui-{n}.log")) for n in range(args.processes)
+        ]
+        for url in urls:
+            load([url], 1, 3, questions)  # warm: the first answers pay for loading
         before = stored(database_url)
         for clients in map(int, args.clients.split()):
-            run = load(url, clients, args.per_client, questions)
+            run = load(urls, clients, args.per_client, questions)
             runs.append(run)
             counts = (run["clients"], run["answered"], run["errors"])
             times = (run["throughput"], run["p50"], run["p95"], run["max"])

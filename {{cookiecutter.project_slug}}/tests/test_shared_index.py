@@ -126,14 +126,18 @@ def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -
 def test_the_load_test_prints_its_figures(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`make loadtest`, made small: every answer is counted and stored (and with a language model,
-    the delay a hung one adds is measured)."""
+    """`make loadtest`, made small: every answer is counted and stored, from both UI processes (and
+    with a language model, the delay a hung one adds is measured)."""
     monkeypatch.setenv("RAG_EVAL_QUESTIONS", str(PROJECT / "eval" / "questions.jsonl"))
     script = PROJECT / "scripts" / "loadtest.py"
-    command = [sys.executable, str(script), "--clients", "1 2", "--per-client", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # Two UI processes, as behind a proxy with session affinity: the two clients ask one each.
+    options = ["--clients", "1 2", "--per-client", "2", "--processes", "2"]
+    result = subprocess.run(
+        [sys.executable, str(script), *options], capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     printed = " ".join(result.stdout.split())
+    assert "2 UI process(es)" in printed
     assert " 2 4 0 " in printed  # two clients, four answers, no errors
     assert "stored 6 interactions for 6 answers" in printed
 {%- if cookiecutter.llm != "none" %}

@@ -56,6 +56,13 @@ def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
     return lambda text: tokenizer.encode(text, add_special_tokens=False), limit
 
 
+def use_model_threads(threads: int) -> None:
+    """The CPU threads that this process's models compute on."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 @lru_cache(maxsize=2)
 def _tokenizer(name: str) -> "PreTrainedTokenizerBase":
     from transformers import AutoTokenizer
