@@ -80,8 +80,8 @@ def test_an_index_from_before_the_keywords_is_filled_on_first_use(
     store.keywords.revision = None
     hybrid = settings.model_copy(update={"hybrid_search": True})
     (keywords,) = open_store(hybrid).keyword_retrievers(["public"], 20)
-    assert store.keywords.count() == store.count() > 0
     assert keywords.retrieve("chunking strategy")
+    assert store.keywords.count() == store.count() > 0
 
 
 def test_keyword_rows_without_vectors_are_left_out(settings: Settings, docs: Path) -> None:
@@ -108,8 +108,9 @@ def test_a_reader_on_another_machine_follows_the_writers_changes(
         Settings(_env_file=None, data_dir=tmp_path / "ui", hybrid_search=True, **shared)
     )
 
+    (keywords,) = reader.keyword_retrievers(["public"], 10)  # made once, as the UI makes it
+
     def found(question: str) -> list[str]:
-        (keywords,) = reader.keyword_retrievers(["public"], 10)
         return [hit.node.node_id for hit in keywords.retrieve(question)]
 
     def write(document_id: str, node_id: str, text: str) -> None:
@@ -124,8 +125,21 @@ def test_a_reader_on_another_machine_follows_the_writers_changes(
     write("a", "a2", "Code QX9 means the queue is full.")  # a changed document
     write("b", "b1", "Restart the scheduler.")  # and a new one
     assert found("ZQ4471") == [] and found("QX9") == ["a2"] and found("scheduler") == ["b1"]
+    reads: list[object] = []
+    read_nodes = type(reader.vector_store).get_nodes
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return read_nodes(*args, **kwargs)
+
+    monkeypatch.setattr(type(reader.vector_store), "get_nodes", counted)
+    assert found("scheduler") == ["b1"] and set(found("QX9 scheduler")) == {"a2", "b1"}
+    assert not reads  # chunks already read at this revision are not read again
+    write("b", "b1", "Restart the triggerer.")  # the same chunk id, other text (re-chunked)
+    (hit,) = keywords.retrieve("triggerer")
+    assert hit.node.get_content() == "Restart the triggerer."
     writer.delete_documents(["a"])
-    assert found("QX9") == [] and found("scheduler") == ["b1"]
+    assert found("QX9") == [] and found("triggerer") == ["b1"]
     # The writer's own index stayed current through its writes, without being filled again.
     assert writer.keywords.revision == reader.keywords.revision
     assert writer.keywords.count() == reader.keywords.count() == 1

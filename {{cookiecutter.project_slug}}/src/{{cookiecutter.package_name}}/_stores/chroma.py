@@ -45,6 +45,10 @@ PAGE = 5000
 # the next write; a reader's index is never left so.)
 REVISION_KEY = "revision"
 REVISION_CHECK_S = 10.0
+# Keyword hits repeat from question to question: their chunks are read from the collection once per
+# revision. A chunk id names its document's content and its place in it, so only a re-chunking run
+# (same content, other chunk sizes) changes a kept chunk's text: shown for up to REVISION_CHECK_S.
+KEPT_KEYWORD_HITS = 4096
 
 
 class ChromaStore(RecordsEmbedding):
@@ -57,6 +61,8 @@ class ChromaStore(RecordsEmbedding):
         self._collection = self._open_collection()
         self._keywords_checked = -math.inf
         self._keywords_lock = threading.Lock()
+        self._hit_nodes: dict[str, BaseNode] = {}  # keyword hits' chunks, by id (see above)
+        self._hit_nodes_revision: str | None = None
 
     @cached_property
     def keywords(self) -> KeywordIndex:
@@ -87,11 +93,35 @@ class ChromaStore(RecordsEmbedding):
             return []
         from .retrieval.keyword_retriever import KeywordRetriever
 
+        return [KeywordRetriever(self.search_keywords, self.keyword_hit_nodes, access, limit)]
+
+    def search_keywords(
+        self, question: str, access: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """The keyword index's best chunk ids for ``question``, with their scores, once the index
+        follows what other processes wrote."""
         self._refresh_keywords()
-        return [KeywordRetriever(self.keywords, self.vector_store, access, limit)]
+        return self.keywords.search(question, access, limit)
+
+    def keyword_hit_nodes(self, ids: Sequence[str]) -> list["BaseNode"]:
+        """The chunks of ``ids`` that the collection holds, in that order."""
+        kept = self._hit_nodes
+        missing = [i for i in ids if i not in kept]
+        read: dict[str, BaseNode] = {}
+        if missing:
+            read = {node.node_id: node for node in self.vector_store.get_nodes(missing)}
+            with self._keywords_lock:
+                if kept is self._hit_nodes:  # not forgotten meanwhile (a write, a new revision)
+                    if len(kept) + len(read) <= KEPT_KEYWORD_HITS:
+                        kept.update(read)
+                    else:
+                        self._hit_nodes = read
+        nodes = (kept.get(i) or read.get(i) for i in ids)
+        return [node for node in nodes if node is not None]
 
     def _refresh_keywords(self) -> None:
-        """Fill the keyword index from the collection when another process changed it."""
+        """Fill the keyword index from the collection when another process changed it, and forget
+        the chunks read at an earlier revision."""
         with self._keywords_lock:
             if time.monotonic() - self._keywords_checked < REVISION_CHECK_S:
                 return
@@ -99,6 +129,8 @@ class ChromaStore(RecordsEmbedding):
             if self.keywords.revision != revision:
                 self.keywords.fill(self._all_rows())
                 self.keywords.revision = revision
+            if self._hit_nodes_revision != revision:
+                self._hit_nodes, self._hit_nodes_revision = {}, revision
             self._keywords_checked = time.monotonic()
 
     def documents(self) -> dict[str, StoredDocument]:
@@ -145,6 +177,11 @@ class ChromaStore(RecordsEmbedding):
         # An index that was current before the write holds the write too.
         if self.keywords.revision == str(before.get(REVISION_KEY, "")):
             self.keywords.revision = revision
+        self._forget_hit_nodes()
+
+    def _forget_hit_nodes(self) -> None:
+        with self._keywords_lock:
+            self._hit_nodes, self._hit_nodes_revision = {}, None
 
     def _metadata(self) -> dict[str, object]:
         """The collection's metadata as the server has it now (a Collection object caches it)."""
@@ -171,6 +208,7 @@ class ChromaStore(RecordsEmbedding):
         self.__dict__.pop("vector_store", None)  # the next use wraps the new collection
         self.keywords.fill([])
         self.keywords.revision = ""  # current: empty, as the new collection
+        self._forget_hit_nodes()
 
     def count(self) -> int:
         return self._collection.count()
