@@ -5,6 +5,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,20 @@ def test_make_airflow_runs_the_ingestion_as_a_scheduler_would(airflow: Airflow) 
     assert states[("ingest_batch", 0)] == "success"  # a mapped batch, scheduled in the pool
     assert states[("announce", -1)] == "success"  # the index changed: an Asset event
     assert len(open_store(airflow.settings).documents()) == SAMPLE_COUNT
+
+    # The index changed, so its Asset triggers the evaluation of what was just ingested. (Waited
+    # for, its task cannot outlive the test and start the store's server again after teardown.)
+    announced = datetime.fromisoformat(
+        next(t["end_date"] for t in tasks if t["task_id"] == "announce")
+    )
+
+    def evaluated(body: dict[str, Any]) -> bool:
+        runs = body["dag_runs"]
+        queued = [datetime.fromisoformat(r["queued_at"]) for r in runs if r["queued_at"]]
+        return finished_runs(body) and any(moment >= announced for moment in queued)
+
+    evaluations = airflow.wait_for("/dags/evaluate_retrieval/dagRuns", evaluated)
+    assert {r["state"] for r in evaluations["dag_runs"]} == {"success"}
 
     logs = airflow.home / "logs" / "dag_id=ingest_docs" / f"run_id={run_id}"
     errors = [

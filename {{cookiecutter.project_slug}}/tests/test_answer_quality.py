@@ -12,11 +12,13 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.evaluation.answer_quality import (
     Judgement,
+    answer_figures,
     answer_report,
     check_answers,
     parse_judgement,
 )
 from {{ cookiecutter.package_name }}.evaluation.cases import EvalCase, parse_case
+from {{ cookiecutter.package_name }}.evaluation.records import EvalRecords
 from {{ cookiecutter.package_name }}.prompts import judge_messages
 
 from .test_eval import QUESTIONS
@@ -85,6 +87,15 @@ def test_answers_are_checked_for_citations_and_graded_where_a_reference_exists()
     assert "citations: 2 of 3 cite a source, 1 cite only sources they were given" in report
     assert "judge (judge-model): faithfulness 4.00/5, agreement 3.00/5 over 1 answers" in report
     assert "judge" not in answer_report(checks, None)
+    assert answer_figures(checks) == {
+        "answers": 4,
+        "answers_by_model": 3,
+        "citing_share": 0.6667,
+        "sound_share": 0.3333,
+        "faithfulness": 4,
+        "agreement": 3,
+    }
+    assert answer_figures(checks[3:]) == {"answers": 1, "answers_by_model": 0}
 
 
 def test_the_judge_reads_the_answer_as_data_it_cannot_close() -> None:
@@ -106,10 +117,15 @@ def test_eval_answers_and_grades_with_a_real_model(
 {%- endif %}
     runner = CliRunner()
     assert runner.invoke(app, ["ingest"]).exit_code == 0
-    result = runner.invoke(app, ["eval", str(QUESTIONS), "--no-save", "--answers", "1", "--judge"])
+    result = runner.invoke(app, ["eval", str(QUESTIONS), "--answers", "1", "--judge"])
     assert result.exit_code == 0, result.output
     assert "answers: 1 questions, 1 answered by the model" in result.output, result.output
     assert "citations: " in result.output and f"judge ({model}): " in result.output
+    # Saved with the run, beside the retrieval figures.
+    run_id = int(result.output.split("saved as evaluation run ")[1].split()[0])
+    figures = EvalRecords(Settings().feedback_url).get(run_id).figures
+    assert figures["answers"] == 1 and figures["answers_by_model"] == 1
+    assert {"hit@5", "citing_share", "sound_share"} <= figures.keys()
 
 
 def test_the_judge_is_refused_without_answers_to_grade() -> None:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.chunking import split_sections
 from {{ cookiecutter.package_name }}.formats import html_to_markdown, parse_html, rst_to_markdown
 from {{ cookiecutter.package_name }}.sources import (
     LocalFolderSource,
@@ -36,6 +37,22 @@ def test_html_keeps_headings_and_code_and_drops_page_chrome() -> None:
     assert "- One" in text
     for chrome in ("Home | Blog", "(c) us", "track()"):
         assert chrome not in text
+
+
+def test_a_callout_title_is_not_a_section_heading() -> None:
+    # DocBook (the PostgreSQL manual, among others) titles a note box with a heading element.
+    html = """<h2>Where to Log</h2><p>Logs go to stderr.</p>
+    <div class="note"><h3 class="title">Note</h3><p>Syslog needs setup.</p></div>
+    <p>The collector rotates files.</p>"""
+    text, _ = html_to_markdown(html)
+    assert "**Note**\n\nSyslog needs setup." in text
+    sections = split_sections(text)
+    assert [section.path for section in sections] == [("Where to Log",)]
+    assert "The collector rotates files." in sections[0].text
+    # Only a callout's own class counts: a release's box keeps its heading.
+    assert parse_html('<div class="release-note"><h2>v2.0</h2><p>New.</p></div>').text == (
+        "## v2.0\n\nNew."
+    )
 
 
 def test_broken_html_still_yields_its_text() -> None:

@@ -189,6 +189,11 @@ def evaluate(
         run = evaluate_retrieval(settings, question_set, lambda n: progress.advance(task, n))
     asked = {case.id: case.question for case in question_set.cases}
     console.out(printable(report(run, asked, misses)), highlight=False)
+{%- if cookiecutter.llm != "none" %}
+    if answers:
+        report_text, run.answers = _check_answers(settings, question_set.cases[:answers], judge)
+        console.out("\n" + printable(report_text), highlight=False)
+{%- endif %}
     records = EvalRecords(settings.feedback_url)
     previous = records.last(run.digest) if compare else None
     if previous:
@@ -196,19 +201,17 @@ def evaluate(
         console.out("\n".join(compare_runs(run, previous.figures, max_drop)), highlight=False)
     if save:
         console.print(f"saved as evaluation run {records.save(run)}")
-{%- if cookiecutter.llm != "none" %}
-    if answers:
-        report_text = _check_answers(settings, question_set.cases[:answers], judge)
-        console.out("\n" + printable(report_text), highlight=False)
-{%- endif %}
     if previous and regressed(run.figures(), previous.figures, max_drop):
         raise typer.Exit(1)
 {%- if cookiecutter.llm != "none" %}
 
 
-def _check_answers(settings: Settings, cases: "Sequence[EvalCase]", judge: bool) -> str:
+def _check_answers(
+    settings: Settings, cases: "Sequence[EvalCase]", judge: bool
+) -> tuple[str, dict[str, float]]:
+    """The model's answers to ``cases``, checked (and graded): the report and its figures."""
     from .engine import QueryEngine, language_model
-    from .evaluation.answer_quality import answer_report, check_answers, llm_judge
+    from .evaluation.answer_quality import answer_figures, answer_report, check_answers, llm_judge
 
     grader, judge_model = None, None
     if judge:
@@ -224,11 +227,12 @@ def _check_answers(settings: Settings, cases: "Sequence[EvalCase]", judge: bool)
             grader, judge_model = llm_judge(llm), graded_by.llm_model
         else:
             console.print("no judge: no language model can be reached (OPENAI_API_KEY is not set)")
+    # The project's own settings (retrieval was scored 10 deep): answers as the app gives them.
     engine = QueryEngine(settings)
     with Progress(*PROGRESS_COLUMNS, console=console, transient=True) as progress:
         task = progress.add_task("Answering", total=len(cases))
         checks = check_answers(engine.ask, cases, grader, lambda n: progress.advance(task, n))
-    return answer_report(checks, judge_model)
+    return answer_report(checks, judge_model), answer_figures(checks)
 {%- endif %}
 
 

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 # Part of every chunk's "pipeline" tag: raise it when a converter changes what it makes of a file, and
 # the next run re-reads and re-embeds every document.
-FORMATS_VERSION = 2
+FORMATS_VERSION = 3
 SUFFIX_FORMATS = {
     ".md": "markdown",
     ".markdown": "markdown",
@@ -253,6 +253,13 @@ def rst_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+# Callout boxes, by a class of their own (DocBook's "note", Sphinx's and MkDocs' "admonition note").
+# Some generators, DocBook's among them, title a box with a heading element: read as a heading,
+# "Note" would become the section of all the text after the box.
+CALLOUT_CLASSES = frozenset(
+    {"admonition", "callout", "note", "tip", "hint", "important", "warning", "caution", "danger"}
+)
+
 _BOILERPLATE = re.compile(
     r"(^|[\s_-])(nav|navbar|navheader|navfooter|navigation|menu|sidebar|breadcrumbs?|footer|"
     r"site-header|cookie-banner|skip-link|toc-sidebar)($|[\s_-])",
@@ -302,6 +309,7 @@ class _HtmlToMarkdown(HTMLParser):
         self._open: dict[str, int] = {}  # how deeply each tag is nested right now
         self._skipping: list[tuple[str, int]] = []  # (tag, depth) of open boilerplate elements
         self._main: list[tuple[str, int]] = []  # (tag, depth) of open main-content elements
+        self._boxes: list[tuple[str, int]] = []  # (tag, depth) of open callout boxes
         self._in_title = False
         self._in_pre = False
 
@@ -324,12 +332,15 @@ class _HtmlToMarkdown(HTMLParser):
             self._skipping.append((tag, depth))
         elif is_main_content(tag, attributes):
             self._main.append((tag, depth))
+        elif CALLOUT_CLASSES & set(attributes.get("class", "").lower().split()):
+            self._boxes.append((tag, depth))
         if tag == "title":
             self._in_title = True
         elif self._hidden:
             return
         elif tag in self.HEADINGS:
-            self.parts.append("\n\n" + "#" * self.HEADINGS[tag] + " ")
+            # A callout's title is bold text: the section goes on after the box.
+            self.parts.append("\n\n**" if self._boxes else "\n\n" + "#" * self.HEADINGS[tag] + " ")
         elif tag == "pre":
             self._in_pre = True
             self.parts.append("\n\n```\n")
@@ -351,9 +362,11 @@ class _HtmlToMarkdown(HTMLParser):
             if tag == "pre":
                 self._in_pre = False
                 self.parts.append("\n```\n\n")
+            elif tag in self.HEADINGS and self._boxes:
+                self.parts.append("**\n\n")
             elif tag in self.HEADINGS or tag in self.BLOCK:
                 self.parts.append("\n\n")
-        for regions in (self._skipping, self._main):
+        for regions in (self._skipping, self._main, self._boxes):
             if regions and regions[-1] == (tag, depth):
                 regions.pop()
 

@@ -99,6 +99,21 @@ def check_answers(
     return checks
 
 
+def answer_figures(checks: Sequence[AnswerCheck]) -> dict[str, float]:
+    """The checks as figures, saved with the evaluation run beside retrieval's: how many questions,
+    the shares of the model's answers that cite and that cite soundly, and the judge's means."""
+    written = [check for check in checks if check.mode == "llm"]
+    figures = {"answers": float(len(checks)), "answers_by_model": float(len(written))}
+    if written:
+        figures["citing_share"] = round(sum(c.cites for c in written) / len(written), 4)
+        figures["sound_share"] = round(sum(c.sound for c in written) / len(written), 4)
+    judged = [c.judgement for c in written if c.judgement]
+    if judged:
+        figures["faithfulness"] = round(mean(j.faithfulness for j in judged), 3)
+        figures["agreement"] = round(mean(j.agreement for j in judged), 3)
+    return figures
+
+
 def answer_report(checks: Sequence[AnswerCheck], judge_model: str | None) -> str:
     """What the checks found; the judge's line when ``judge_model`` graded."""
     if not checks:

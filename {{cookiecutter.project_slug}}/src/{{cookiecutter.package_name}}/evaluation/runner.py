@@ -31,6 +31,9 @@ class EvalRun:
     digest: str
     config: dict[str, Any]
     results: list[CaseResult]
+    # The language model's answers to some of the questions, when they were checked too
+    # (``answer_quality.answer_figures``): saved and compared with the retrieval figures.
+    answers: dict[str, float] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -49,6 +52,7 @@ class EvalRun:
             **self.scores.as_dict(),
             "latency_ms_p50": round(self.latency_ms(0.5), 1),
             "latency_ms_p95": round(self.latency_ms(0.95), 1),
+            **self.answers,
         }
 
 
