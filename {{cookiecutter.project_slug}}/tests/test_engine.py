@@ -129,6 +129,8 @@ def test_a_real_language_model_streams_an_answer(
             "llm_base_url": url,
             "llm_model": model,
             "llm_max_tokens": 120,
+            # Greedy: a small model's rewrite of the follow-up is the same in every run.
+            "llm_temperature": 0.0,
 {%- if cookiecutter.llm == "openai" %}
             "openai_api_key": SecretStr(os.environ.get("OPENAI_API_KEY") or "sk-local-server"),
 {%- endif %}
