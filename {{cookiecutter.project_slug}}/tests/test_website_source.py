@@ -79,7 +79,9 @@ def test_max_pages_and_the_polite_delay(site: Site, tmp_path: Path) -> None:
     source.sync()
     assert len(documents(source)) == 2
     times = [t for t, path, _ in site.requests]
-    assert all(later - earlier >= 0.19 for earlier, later in pairwise(times))
+    # Stamped when the server handles a request: a busy machine shifts a stamp by some milliseconds
+    # (0.189 s was seen between requests sent 0.2 s apart); without the delay they are 1 ms apart.
+    assert all(later - earlier >= 0.15 for earlier, later in pairwise(times))
 
 
 def test_an_unchanged_page_is_not_downloaded_again_and_a_vanished_one_leaves(
