@@ -138,6 +138,16 @@ def test_make_airflow_runs_the_ingestion_as_a_scheduler_would(airflow: Airflow) 
 
     evaluations = airflow.wait_for("/dags/evaluate_retrieval/dagRuns", evaluated)
     assert {r["state"] for r in evaluations["dag_runs"]} == {"success"}
+    # On the first try: an evaluation that read the index while the full refresh rebuilt it must
+    # follow the rebuilt index, not fail and pass on a retry.
+    tries = {
+        (run["dag_run_id"], task["task_id"]): task["try_number"]
+        for run in evaluations["dag_runs"]
+        for task in airflow.get(
+            f"/dags/evaluate_retrieval/dagRuns/{run['dag_run_id']}/taskInstances"
+        )["task_instances"]
+    }
+    assert tries and set(tries.values()) == {1}, tries
 
     logs = airflow.home / "logs" / "dag_id=ingest_docs" / f"run_id={run_id}"
     errors = [

@@ -7,15 +7,16 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Include, Where
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from .chroma_server import server_url
 from .config import Settings
@@ -49,6 +50,54 @@ REVISION_CHECK_S = 10.0
 # revision. A chunk id names its document's content and its place in it, so only a re-chunking run
 # (same content, other chunk sizes) changes a kept chunk's text: shown for up to REVISION_CHECK_S.
 KEPT_KEYWORD_HITS = 4096
+Result = TypeVar("Result")
+
+
+class FollowedCollection:
+    """The project's collection, followed by its name.
+
+    A full refresh deletes the collection and creates a new one under the same name (the only way
+    to change the size of its vectors). A process that holds the old one (the UI, an evaluation, a
+    task of another run) would get "Collection ... does not exist" from then on, until restarted: here
+    a call that finds its collection gone opens the one now under that name and runs again.
+    """
+
+    def __init__(self, open_collection: Callable[[], Collection]) -> None:
+        self._open = open_collection
+        self._current = open_collection()
+
+    @property
+    def metadata(self) -> Mapping[str, Any] | None:
+        return self._current.metadata
+
+    # The calls the store and LlamaIndex's ChromaVectorStore make.
+    def count(self) -> int:
+        return self._followed(lambda collection: collection.count())
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._followed(lambda collection: collection.get(*args, **kwargs))
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self._followed(lambda collection: collection.query(*args, **kwargs))
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.add(*args, **kwargs))
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.delete(*args, **kwargs))
+
+    def modify(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.modify(*args, **kwargs))
+
+    def reopen(self) -> None:
+        self._current = self._open()
+
+    def _followed(self, call: Callable[[Collection], Result]) -> Result:
+        try:
+            return call(self._current)
+        except NotFoundError:
+            self.reopen()
+            return call(self._current)
 
 
 class ChromaStore(RecordsEmbedding):
@@ -58,7 +107,7 @@ class ChromaStore(RecordsEmbedding):
         self._settings = settings
         self._name = settings.collection
         self._client = _client(settings)
-        self._collection = self._open_collection()
+        self._collection = FollowedCollection(self._open_collection)
         self._keywords_checked = -math.inf
         self._keywords_lock = threading.Lock()
         self._hit_nodes: dict[str, BaseNode] = {}  # keyword hits' chunks, by id (see above)
@@ -184,9 +233,10 @@ class ChromaStore(RecordsEmbedding):
             self._hit_nodes, self._hit_nodes_revision = {}, None
 
     def _metadata(self) -> dict[str, object]:
-        """The collection's metadata as the server has it now (a Collection object caches it)."""
-        fresh = self._client.get_collection(self._name, embedding_function=None)
-        return dict(fresh.metadata or {})
+        """The collection's metadata as the server has it now (a Collection object caches it);
+        opened as ``__init__`` opens it, so that a full refresh in another process, between its delete
+        and its create, is no error here."""
+        return dict(self._open_collection().metadata or {})
 
     def _set_metadata(self, **values: str | int) -> None:
         self._modify_metadata(self._metadata(), **values)
@@ -204,8 +254,7 @@ class ChromaStore(RecordsEmbedding):
 
     def clear(self) -> None:
         self._client.delete_collection(self._name)
-        self._collection = self._open_collection()
-        self.__dict__.pop("vector_store", None)  # the next use wraps the new collection
+        self._collection.reopen()
         self.keywords.fill([])
         self.keywords.revision = ""  # current: empty, as the new collection
         self._forget_hit_nodes()
