@@ -90,12 +90,16 @@ def test_answers_are_checked_for_citations_and_graded_where_a_reference_exists()
     assert answer_figures(checks) == {
         "answers": 4,
         "answers_by_model": 3,
+        "cut_off": 0,
+        "citing": 2,
+        "sound": 1,
         "citing_share": 0.6667,
         "sound_share": 0.3333,
+        "judged": 1,
         "faithfulness": 4,
         "agreement": 3,
     }
-    assert answer_figures(checks[3:]) == {"answers": 1, "answers_by_model": 0}
+    assert answer_figures(checks[3:]) == {"answers": 1, "answers_by_model": 0, "cut_off": 0}
 
 
 def test_the_judge_reads_the_answer_as_data_it_cannot_close() -> None:

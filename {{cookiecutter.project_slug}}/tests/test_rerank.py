@@ -9,6 +9,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.engine import QueryEngine
+from {{ cookiecutter.package_name }}.retrieval import rerank
 from {{ cookiecutter.package_name }}.retrieval.rerank import (
     BATCH,
     CrossEncoder,
@@ -122,3 +123,11 @@ def test_an_engine_that_reranks_orders_results_by_the_cross_encoder(
     assert scores == sorted(scores, reverse=True)
     expected = cross_encoder.scores(question, [passage_text(h) for h in found.hits])
     assert scores == pytest.approx(expected, abs=1e-2)
+
+
+def test_the_reranker_runs_on_the_threads_the_process_gives_its_models(
+    reranker_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI gives each of its models one thread (ui_model_threads): the cross-encoder too."""
+    monkeypatch.setattr(rerank, "model_threads", lambda: 1)
+    assert Reranker(reranker_model, "onnx/model.onnx", 30).encoder().threads == 1

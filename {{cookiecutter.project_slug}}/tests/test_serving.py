@@ -98,29 +98,39 @@ def test_a_root_path_must_be_a_plain_path() -> None:
     for bad in ("ask", "/ask/", "/a b", "https://x.example/ask"):
         with pytest.raises(ValueError, match="ui_root_path"):
             Settings(_env_file=None, ui_root_path=bad)
-{%- if cookiecutter.embeddings == "local" %}
 
 
-def test_the_ui_embeds_questions_on_the_threads_it_is_given(
+def test_the_ui_runs_its_models_on_the_threads_it_is_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """On every core, the model's idle threads spin and starve the web server's other requests."""
+    """On every core, a model's idle threads spin and starve the web server's other requests."""
+{%- if cookiecutter.embeddings == "local" %}
     import torch
+{%- endif %}
 
+    from {{ cookiecutter.package_name }} import embeddings
     from {{ cookiecutter.package_name }}.web import app as web
 
     running_with: list[int] = []
 
     class Started:
         def run(self) -> None:
+{%- if cookiecutter.embeddings == "local" %}
             running_with.append(torch.get_num_threads())
+{%- endif %}
+            running_with.append(embeddings.model_threads())  # what a reranker will load with
 
     monkeypatch.setattr(web, "server", lambda *args, **kwargs: Started())
+    monkeypatch.setattr(embeddings, "_model_threads", embeddings.model_threads())  # restored after
+{%- if cookiecutter.embeddings == "local" %}
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         web.serve(Settings(ui_model_threads=1, _env_file=None))
     finally:
         torch.set_num_threads(before)
+    assert running_with == [1, 1]
+{%- else %}
+    web.serve(Settings(ui_model_threads=1, _env_file=None))
     assert running_with == [1]
 {%- endif %}

@@ -98,9 +98,6 @@ class Settings(BaseSettings):
 {%- if cookiecutter.embeddings == "local" %}
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a name or a local folder
     embedding_device: str = "cpu"  # or "cuda", "mps"
-    # The UI embeds a few short questions per model call: on one thread, the other cores stay free
-    # for the other visitors' requests (on every core, the model's idle threads spin and starve them).
-    ui_model_threads: int = Field(1, ge=1, description="CPU threads of the UI's embedding model.")
 {%- if cookiecutter.vector_store == "pgvector" %}
     embedding_dimensions: int = Field(384, description="The model's vector size; sizes the table.")
 {%- endif %}
@@ -112,6 +109,12 @@ class Settings(BaseSettings):
     )
 {%- endif %}
     embed_batch_size: int = 32  # chunks per embedding call
+    # The UI's models (embedding, reranking) read a few short texts per call: on one thread, the
+    # other cores stay free for the other visitors' requests (on every core, the models' idle threads
+    # spin and starve them).
+    ui_model_threads: int = Field(
+        1, ge=1, description="CPU threads of each model in the UI (embedding, reranking)."
+    )
 
     # Answering
 {%- if cookiecutter.llm == "openai" %}

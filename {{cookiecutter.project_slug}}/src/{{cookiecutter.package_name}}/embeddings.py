@@ -44,6 +44,27 @@ def embedding_model(settings: Settings) -> BaseEmbedding:
 {%- endif %}
 
 
+_model_threads = 0  # 0: each runtime's own choice, one thread per core
+
+
+def use_model_threads(threads: int) -> None:
+    """The CPU threads that this process's models compute on:
+{%- if cookiecutter.embeddings == "local" %} the embedding model now,{% endif %} a reranking
+    model when it loads (see ``model_threads``)."""
+    global _model_threads
+    _model_threads = threads
+{%- if cookiecutter.embeddings == "local" %}
+    import torch
+
+    torch.set_num_threads(threads)
+{%- endif %}
+
+
+def model_threads() -> int:
+    """What ``use_model_threads`` set; 0 when it was not called."""
+    return _model_threads
+
+
 {%- if cookiecutter.embeddings == "local" %}
 
 
@@ -54,13 +75,6 @@ def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
     tokenizer = _tokenizer(settings.embedding_model)
     limit = model.max_length - tokenizer.num_special_tokens_to_add()  # type: ignore[attr-defined]
     return lambda text: tokenizer.encode(text, add_special_tokens=False), limit
-
-
-def use_model_threads(threads: int) -> None:
-    """The CPU threads that this process's models compute on."""
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 @lru_cache(maxsize=2)

@@ -332,7 +332,7 @@ class _HtmlToMarkdown(HTMLParser):
             self._skipping.append((tag, depth))
         elif is_main_content(tag, attributes):
             self._main.append((tag, depth))
-        elif CALLOUT_CLASSES & set(attributes.get("class", "").lower().split()):
+        elif is_callout(attributes):
             self._boxes.append((tag, depth))
         if tag == "title":
             self._in_title = True
@@ -389,6 +389,12 @@ def is_boilerplate(tag: str, attributes: dict[str, str]) -> bool:
 
 def is_main_content(tag: str, attributes: dict[str, str]) -> bool:
     return tag in {"main", "article"} or attributes.get("role") == "main"
+
+
+def is_callout(attributes: dict[str, str]) -> bool:
+    """A note, tip or warning box: one of its own class names (whole names: a "release-note"
+    wrapper is no box) is a callout class."""
+    return bool(CALLOUT_CLASSES & set(attributes.get("class", "").lower().split()))
 
 
 _MAIN_MARKER = re.compile(r"<(main|article)[\s>]|role\s*=\s*[\"']?main\b", re.IGNORECASE)

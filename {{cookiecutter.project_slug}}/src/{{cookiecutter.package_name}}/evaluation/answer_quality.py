@@ -100,15 +100,23 @@ def check_answers(
 
 
 def answer_figures(checks: Sequence[AnswerCheck]) -> dict[str, float]:
-    """The checks as figures, saved with the evaluation run beside retrieval's: how many questions,
-    the shares of the model's answers that cite and that cite soundly, and the judge's means."""
+    """The checks as figures, saved with the evaluation run beside retrieval's (and printed by
+    ``answer_report``): how many questions, how many the model answered, cut off, citing and citing
+    soundly (also as shares of its answers), and the judge's means over the answers it graded."""
     written = [check for check in checks if check.mode == "llm"]
-    figures = {"answers": float(len(checks)), "answers_by_model": float(len(written))}
+    figures = {
+        "answers": float(len(checks)),
+        "answers_by_model": float(len(written)),
+        "cut_off": float(sum(not c.complete for c in written)),
+    }
     if written:
-        figures["citing_share"] = round(sum(c.cites for c in written) / len(written), 4)
-        figures["sound_share"] = round(sum(c.sound for c in written) / len(written), 4)
+        citing, sound = sum(c.cites for c in written), sum(c.sound for c in written)
+        figures |= {"citing": float(citing), "sound": float(sound)}
+        figures["citing_share"] = round(citing / len(written), 4)
+        figures["sound_share"] = round(sound / len(written), 4)
     judged = [c.judgement for c in written if c.judgement]
     if judged:
+        figures["judged"] = float(len(judged))
         figures["faithfulness"] = round(mean(j.faithfulness for j in judged), 3)
         figures["agreement"] = round(mean(j.agreement for j in judged), 3)
     return figures
@@ -118,27 +126,28 @@ def answer_report(checks: Sequence[AnswerCheck], judge_model: str | None) -> str
     """What the checks found; the judge's line when ``judge_model`` graded."""
     if not checks:
         return "answers: no questions"
-    written = [check for check in checks if check.mode == "llm"]
+    figures = answer_figures(checks)
+    asked, written = int(figures["answers"]), int(figures["answers_by_model"])
     seconds = sorted(check.seconds for check in checks)[len(checks) // 2]
     lines = [
-        f"answers: {len(checks)} questions, {len(written)} answered by the model "
-        f"({len(checks) - len(written)} by passages or a verified answer), "
-        f"{sum(not c.complete for c in written)} cut off; median {seconds:.1f} s each"
+        f"answers: {asked} questions, {written} answered by the model "
+        f"({asked - written} by passages or a verified answer), "
+        f"{figures['cut_off']:.0f} cut off; median {seconds:.1f} s each"
     ]
     if not written:
         return lines[0]
     lines.append(
-        f"citations: {sum(c.cites for c in written)} of {len(written)} cite a source, "
-        f"{sum(c.sound for c in written)} cite only sources they were given"
+        f"citations: {figures['citing']:.0f} of {written} cite a source, "
+        f"{figures['sound']:.0f} cite only sources they were given"
     )
     if judge_model is not None:
-        judged = [c.judgement for c in written if c.judgement]
+        judged = int(figures.get("judged", 0))
         if not judged:
             lines.append(f"judge ({judge_model}): no answer could be graded")
         else:
             lines.append(
-                f"judge ({judge_model}): faithfulness {mean(j.faithfulness for j in judged):.2f}/5, "
-                f"agreement {mean(j.agreement for j in judged):.2f}/5 over {len(judged)} answers "
-                f"({len(written) - len(judged)} not graded: no reference answer or reply unread)"
+                f"judge ({judge_model}): faithfulness {figures['faithfulness']:.2f}/5, "
+                f"agreement {figures['agreement']:.2f}/5 over {judged} answers "
+                f"({written - judged} not graded: no reference answer or reply unread)"
             )
     return "\n".join(lines)

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.schema import MetadataMode, NodeWithScore
 
+from ..embeddings import model_threads
+
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 512  # what BERT-sized cross-encoders read: question and passage together
@@ -69,6 +71,11 @@ class CrossEncoder:
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
 
+    @property
+    def threads(self) -> int:
+        """The threads ONNX Runtime computes on (0: one per core)."""
+        return int(self._session.get_session_options().intra_op_num_threads)
+
     def scores(self, question: str, passages: Sequence[str]) -> list[float]:
         """One relevance probability (0 to 1) per passage."""
         logits: list[float] = []
@@ -108,7 +115,9 @@ class Reranker:
         with self._loading:
             if self._encoder is None:
                 log.info("loading the reranking model %s", self.model)
-                self._encoder = CrossEncoder(self.model, self.onnx_file)
+                # As many threads as the embedding model: the UI gives each one thread, so that
+                # concurrent visitors' questions do not each spin every core.
+                self._encoder = CrossEncoder(self.model, self.onnx_file, model_threads())
             return self._encoder
 
     def rerank(self, question: str, hits: Sequence[NodeWithScore]) -> list[NodeWithScore]:

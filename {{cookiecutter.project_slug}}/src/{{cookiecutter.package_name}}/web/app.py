@@ -21,9 +21,7 @@ from gradio.components.chatbot import ExampleMessage
 
 from ..answers import QuestionError
 from ..config import Settings
-{%- if cookiecutter.embeddings == "local" %}
 from ..embeddings import use_model_threads
-{%- endif %}
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
 from .accounts import Login
@@ -286,7 +284,5 @@ def server(
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-{%- if cookiecutter.embeddings == "local" %}
     use_model_threads(settings.ui_model_threads)
-{%- endif %}
     server(settings, host, port).run()
