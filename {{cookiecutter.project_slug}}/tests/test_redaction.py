@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.redaction import redact
         ('password = "correct-horse-battery"', "correct-horse-battery"),
         ("db_secret: Zm9vYmFyYmF6cXV4MTIz", "Zm9vYmFyYmF6cXV4MTIz"),
         ("headers: {'Authorization': 'Bearer sk-test-4f9a2b'}", "sk-test-4f9a2b"),
+        ("could not reach postgresql+psycopg://rag:pa55word@db:5432/rag", "pa55word"),
     ],
 )
 def test_secrets_and_addresses_are_hidden(text: str, hidden: str) -> None:
@@ -28,13 +29,14 @@ def test_secrets_and_addresses_are_hidden(text: str, hidden: str) -> None:
 def test_names_of_settings_and_ordinary_prose_survive() -> None:
     text = (
         'Set `password = "correct-horse-battery"` and RAG_OPENAI_API_KEY in .env.\n'
-        "The token limit is 256; see docs/chunking.rst or http://example.com/a@b."
+        "The token limit is 256; see docs/chunking.rst, http://example.com/a@b or "
+        "http://localhost:8080/@v."
     )
     redacted, count = redact(text)
     assert count == 1
     assert 'password = "[REDACTED SECRET]' in redacted
     assert "RAG_OPENAI_API_KEY" in redacted and "token limit is 256" in redacted
-    assert "docs/chunking.rst" in redacted
+    assert "docs/chunking.rst" in redacted and "localhost:8080/@v" in redacted
 
 
 def test_nothing_to_hide_leaves_the_text_unchanged() -> None:

@@ -3,8 +3,11 @@
 The conversation in a real browser (asking, following up, rating) is in ``test_browser.py``.
 """
 
+import logging
+import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import gradio as gr
@@ -125,3 +128,43 @@ def test_questions_are_answered_at_the_same_time_not_one_after_another(
         jobs = [client.submit(q, [], api_name="/ask") for q in ("First?", "Second?")]
         chats = [job.result(timeout=60)[0] for job in jobs]
     assert all("answered together" in str(chat[-1]["content"]) for chat in chats)
+
+
+class FailsWhileAnswering:
+    """An engine whose store fails, with an address and a password in its error: at once for the
+    question "now?", after the first words for any other."""
+
+    ERROR = "connection to postgresql://rag:s3cret@db.internal:5432 refused"
+
+    def check_index(self) -> None:
+        return None
+
+    def stream(self, question: str, history: object = (), access: object = None) -> AnswerStream:
+        if question == "now?":
+            raise RuntimeError(self.ERROR)
+
+        def words() -> Iterator[str]:
+            yield "The first words "
+            raise RuntimeError(self.ERROR)
+
+        return AnswerStream(question, [], "llm", "stub", None, words(), time.perf_counter())
+
+
+def test_a_failure_is_logged_and_the_visitor_told_without_its_details(
+    sample_index: Settings, ui_feedback: FeedbackStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    for url in serve_ui(sample_index, ui_feedback, engine=FailsWhileAnswering()):
+        client = Client(url, verbose=False, download_files=False)
+        replies = [client.predict(question, [], api_name="/ask") for question in ("now?", "later?")]
+    for question, (chat, box) in zip(("now?", "later?"), replies, strict=True):
+        assert box == question  # kept, to send again
+        assert [m["role"] for m in chat] == ["user", "assistant"]  # no half answer left
+        shown = str(chat[-1]["content"])
+        assert "something went wrong" in shown
+        assert "s3cret" not in shown and "db.internal" not in shown
+        reference = re.search(r"reference ([0-9a-f]{8})", shown)
+        assert reference, shown
+        logged = [r.getMessage() for r in caplog.records if reference.group(1) in r.getMessage()]
+        assert logged and "RuntimeError: connection to postgresql://" in logged[0]
+        assert "Traceback" in logged[0] and "s3cret" not in logged[0]  # the password stays out

@@ -7,6 +7,7 @@ the documents' content hashes: rebuild with a full refresh.
 """
 
 import re
+import traceback
 
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 SECRETS = [
@@ -17,6 +18,7 @@ SECRETS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWTs
     re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.DOTALL),
+    re.compile(r"(?<=://)[^\s/:@]+:[^\s/@]+(?=@)"),  # user:password in a URL
 ]
 # `password = "..."`, `API_KEY: ...`: keep the name, hide a value of 12+ characters.
 ASSIGNED_SECRET = re.compile(
@@ -40,3 +42,8 @@ def redact(text: str) -> tuple[str, int]:
 def describe(error: BaseException) -> str:
     """An error for the log: one line, and no secret that another service may have echoed back."""
     return redact(f"{type(error).__name__}: {error}".splitlines()[0][:300])[0]
+
+
+def describe_fully(error: BaseException) -> str:
+    """An unexpected error for the log: its traceback, and no secret that its messages hold."""
+    return redact("".join(traceback.format_exception(error)))[0]

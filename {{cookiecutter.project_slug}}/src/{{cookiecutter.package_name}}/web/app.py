@@ -10,6 +10,8 @@ the server, so one visitor can neither rate another's answer nor rate one answer
 """
 
 import html
+import logging
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from ..config import Settings
 from ..embeddings import use_model_threads
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
+from ..redaction import describe_fully
 from .accounts import Login
 from .health import add_health_routes
 from .limits import RateLimit
@@ -33,6 +36,7 @@ from .visitors import Visitor, identify, proxy_user
 if TYPE_CHECKING:
     import uvicorn
 
+log = logging.getLogger(__name__)
 RECENT_QUESTIONS = 6
 SHUTDOWN_GRACE_S = 10
 MAX_COMMENT_CHARS = 1000
@@ -100,9 +104,27 @@ def build_app(
             chat.append({"role": "assistant", "content": f"_{notice}_"})
             yield chat, message, conversation  # the question stays in the box, to send again
             return
+        asked = len(chat)
+        try:
+            yield from answered(message, chat, conversation, who)
+        except Exception as error:  # a store or database down, a bug: details for the log only
+            reference = secrets.token_hex(4)
+            log.error("answering failed (reference %s): %s", reference, describe_fully(error))
+            del chat[asked:]  # an answer cut short by the failure
+            notice = (
+                f"Sorry, something went wrong while answering (reference {reference}). "
+                "Please try again in a moment."
+            )
+            chat.append({"role": "assistant", "content": f"_{notice}_"})
+            yield chat, message, conversation  # the question stays in the box, to send again
+
+    def answered(
+        message: str, chat: list[dict[str, Any]], conversation: Conversation, who: Visitor
+    ) -> Iterator[tuple[list[dict[str, Any]], str, Conversation]]:
+        """The answer as it streams into ``chat``, recorded once complete."""
         try:
             stream = engine.stream(message, conversation.turns, who.access)
-        except QuestionError as error:
+        except QuestionError as error:  # the asker's to fix: said as it is
             chat.append({"role": "assistant", "content": f"_{error}_"})
             yield chat, "", conversation
             return
@@ -259,6 +281,7 @@ def web_app(
         footer_links=["gradio"],  # no API page or run history for visitors
         enable_monitoring=False,  # /monitoring would show request counts and timings to anyone
         max_file_size=0,  # the app takes no files: uploads are refused whatever their size
+        show_error=False,  # an exception's text (addresses, paths, SQL) is for the log, not visitors
         **options,
     )
 
