@@ -123,7 +123,7 @@ def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -
 
 
 def test_the_ui_answers_after_a_full_refresh_in_another_process(ui: Client) -> None:
-    """A full refresh rebuilds the index (Chroma's under a new collection of the same name): the UI
+    """A full refresh rebuilds the index (a new table or collection under the same name): the UI
     that was serving answers from the new one, without a restart."""
     _, sources = ask(ui, "How do I add my own documents?")
     assert "adding-sources.md" in sources
