@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import gradio as gr
 import httpx
@@ -168,3 +169,22 @@ def test_a_failure_is_logged_and_the_visitor_told_without_its_details(
         logged = [r.getMessage() for r in caplog.records if reference.group(1) in r.getMessage()]
         assert logged and "RuntimeError: connection to postgresql://" in logged[0]
         assert "Traceback" in logged[0] and "s3cret" not in logged[0]  # the password stays out
+
+
+class RecordsNothing(FeedbackStore):
+    """The feedback database down, after the answer was written."""
+
+    def record_interaction(self, answer: Answer) -> int:
+        raise RuntimeError("feedback database unreachable")
+
+
+def test_an_answer_stands_when_it_cannot_be_recorded(
+    sample_index: Settings, tmp_path: Path
+) -> None:
+    down = RecordsNothing(f"sqlite:///{tmp_path / 'feedback.db'}")
+    for url in serve_ui(sample_index, down):
+        client = Client(url, verbose=False, download_files=False)
+        chat, box = client.predict("How do I add my own documents?", [], api_name="/ask")
+    assert box == ""
+    assert "adding-sources.md" in str(chat[-1]["content"])
+    assert "went wrong" not in str(chat[-1]["content"])

@@ -26,7 +26,7 @@ from ..config import Settings
 from ..embeddings import use_model_threads
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
-from ..redaction import describe_fully
+from ..redaction import describe, describe_fully
 from .accounts import Login
 from .health import add_health_routes
 from .limits import RateLimit
@@ -137,7 +137,10 @@ def build_app(
         answer = stream.answer()
         reply["content"] = answer_view(answer)
         conversation.turns.append((answer.question, answer.text))
-        conversation.interactions[len(chat) - 1] = feedback.record_interaction(answer)
+        try:
+            conversation.interactions[len(chat) - 1] = feedback.record_interaction(answer)
+        except Exception as error:  # the feedback database is down: the answer stands, unrated
+            log.warning("could not record an answer: %s", describe(error))
         yield chat, "", conversation
 
     def rate(
