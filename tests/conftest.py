@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -53,11 +54,19 @@ def combination_id(options: dict[str, str]) -> str:
 
 
 def bake(output_dir: Path, **context: str) -> Path:
-    return Path(
-        cookiecutter(
-            str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context
-        )
-    )
+    # cookiecutter writes each hook to a temporary file that it never deletes: hundreds of bakes
+    # would leave them in /tmp, so they go to a folder removed after the bake.
+    previous = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="hooks-") as hook_scripts:
+        tempfile.tempdir = hook_scripts
+        try:
+            return Path(
+                cookiecutter(
+                    str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context
+                )
+            )
+        finally:
+            tempfile.tempdir = previous
 
 
 @pytest.fixture(scope="session")

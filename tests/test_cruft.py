@@ -41,6 +41,9 @@ def template_repository(folder: Path) -> tuple[Path, str, str]:
 def test_cruft_update_takes_template_changes_and_keeps_the_owners_edits(tmp_path: Path) -> None:
     template, before, after = template_repository(tmp_path / "template")
     cruft = [str(Path(sys.executable).with_name("cruft"))]
+    # cookiecutter leaves its hook scripts in the temporary folder: keep them in this test's own.
+    hook_scripts = {"TMPDIR": str(tmp_path / "hook-scripts")}
+    (tmp_path / "hook-scripts").mkdir()
     run(
         [
             *cruft,
@@ -53,6 +56,7 @@ def test_cruft_update_takes_template_changes_and_keeps_the_owners_edits(tmp_path
             str(tmp_path),
         ],
         tmp_path,
+        env=hook_scripts,
     )
     project = tmp_path / "ask-docs"
     assert json.loads((project / ".cruft.json").read_text())["commit"] == before
@@ -64,7 +68,7 @@ def test_cruft_update_takes_template_changes_and_keeps_the_owners_edits(tmp_path
     faq.write_text(faq.read_text() + "\nWho maintains this project?\nThe platform team.\n")
     git(project, "commit", "-q", "-am", "our own answer")
 
-    run([*cruft, "update", "--skip-apply-ask", "--checkout", after], project)
+    run([*cruft, "update", "--skip-apply-ask", "--checkout", after], project, env=hook_scripts)
 
     assert NEW_SECTION.strip() in (project / "README.md").read_text()
     assert (project / "docs" / "UPGRADING.md").read_text() == "# Upgrading Ask Docs\n"
