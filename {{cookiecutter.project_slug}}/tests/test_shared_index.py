@@ -2,6 +2,7 @@
 Airflow task would) adds, changes and deletes documents in another process. Every question before,
 during and after is answered, and the answers follow the new content."""
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -146,6 +147,9 @@ def test_the_load_test_prints_its_figures(
         [sys.executable, str(script), *options], capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    logs = Path(result.stdout.rsplit("logs in ", 1)[-1].strip())
+    assert logs.name.startswith("loadtest-"), result.stdout
+    shutil.rmtree(logs)  # the script keeps its logs for whoever runs it by hand
     printed = " ".join(result.stdout.split())
     assert "2 UI process(es)" in printed
     assert " 2 4 0 " in printed  # two clients, four answers, no errors
