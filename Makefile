@@ -16,16 +16,29 @@ export UV_FIND_LINKS := $(PIP_FIND_LINKS)
 export UV_CONSTRAINT := $(BUILD)/uv-constraints.txt
 endif
 
-.PHONY: help tools demo test docs lint benchmark
+# Programs of the system that `make test` needs; it installs everything else itself. The preflight
+# names each one missing with its install command, within a second instead of a failure far into the
+# run (the README lists them with `make requirements`). No C++ compiler when LLM_BASE_URL names a server.
+PREFLIGHT := python3 '$(CURDIR)/{{cookiecutter.project_slug}}/scripts/preflight.py'
+TEST_NEEDS := make uv git curl chromium redis-server $(if $(LLM_BASE_URL),,c++)
+
+.PHONY: help preflight requirements tools demo test check docs lint benchmark
 
 help:
 	@echo "make demo       generate the default project, ingest its documents with Airflow, start the UI"
 	@echo "make test       run the template's tests (bakes every option combination), then make docs"
+	@echo "make check      the contributors' quick loop: bake every combination, lint, type-check, unit tests"
 	@echo "make docs       build the documentation site into build/site, with strict checks"
 	@echo "make benchmark  ingestion speed, memory and retrieval quality on the PostgreSQL 15 manual"
 
+preflight:
+	@$(PREFLIGHT) --for "make test" $(TEST_NEEDS)
+
+requirements:
+	@$(PREFLIGHT) --markdown $(TEST_NEEDS)
+
 tools:
-	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null || { $(PREFLIGHT) uv && python3 -m pip install --quiet uv; }
 	@mkdir -p $(BUILD)
 ifneq ($(LOCAL_TORCH),)
 	@echo "torch==$$(basename $(LOCAL_TORCH) | cut -d- -f2)" > $(UV_CONSTRAINT)
@@ -35,9 +48,14 @@ endif
 demo: tools
 	bash scripts/demo.sh $(BUILD)/demo
 
-test: tools
+test: preflight tools
 	uv run pytest
 	$(MAKE) docs
+
+# The contributors' quick loop: every combination baked and checked (files, markers, ruff, mypy), the
+# generated unit tests, the docs and deployment checks; no generated suite, browser or LLM.
+check: tools lint
+	uv run pytest -m "not slow"
 
 # Strict: a broken link or reference fails the build. The UI screenshots come from the last `make test`.
 docs: tools

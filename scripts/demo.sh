@@ -4,7 +4,10 @@ set -euo pipefail
 out=${1:-build/demo}
 template=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$out/ask-docs"
-uv run cookiecutter --no-input --output-dir "$out" "$template"
+# cookiecutter writes each hook it runs to a temporary file and leaves it: a folder of its own, removed.
+hooks=$(mktemp -d)
+TMPDIR=$hooks uv run cookiecutter --no-input --output-dir "$out" "$template"
+rm -rf "$hooks"
 cd "$out/ask-docs"
 make setup
 # The project's dev dependencies carry an offline copy of all-MiniLM-L6-v2: the demo uses it, so it

@@ -1,5 +1,6 @@
 """Bake the template with cookiecutter's own API; every accepted combination of options, once per session."""
 
+import hashlib
 import itertools
 import json
 import os
@@ -70,31 +71,38 @@ def bake(output_dir: Path, **context: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def union_python(bakes: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Python with the dependencies of every combination: for mypy, and for the embeddings server."""
+def union_python(bakes: dict[str, Path]) -> Path:
+    """A Python with the dependencies of every combination: for mypy, the generated unit tests and the
+    embeddings server. Kept in build/ for the next run while the requirements stay the same."""
     requirements: set[str] = set()
     for project in bakes.values():
         pyproject = tomllib.loads((project / "pyproject.toml").read_text())
         requirements.update(pyproject["project"]["dependencies"])
         requirements.update(pyproject["dependency-groups"]["dev"])
-    venv = tmp_path_factory.mktemp("union") / ".venv"
-    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=venv.parent)
-    # Nothing here reads NLTK's data files, so hard links from uv's cache are safe (and fast).
+    key = hashlib.sha256("\n".join([sys.version, *sorted(requirements)]).encode()).hexdigest()
+    venv = TEMPLATE / "build" / "union-env" / key[:16] / ".venv"
     python = venv / "bin" / "python"
+    done = venv.parent / ".complete"  # written last: a half-built environment is never reused
+    if done.exists():
+        return python
+    for old in venv.parents[1].glob("*/"):  # environments of earlier requirements
+        shutil.rmtree(old)
+    venv.parent.mkdir(parents=True)
+    run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=venv.parent)
+    # Copied from uv's cache (UV_LINK_MODE): the unit tests' sentence splitter reads NLTK's data files.
     run(
         [
             uv(),
             "pip",
             "install",
             "--quiet",
-            "--link-mode",
-            "hardlink",
             "--python",
             str(python),
             *sorted(requirements),
         ],
         cwd=venv.parent,
     )
+    done.touch()
     return python
 
 

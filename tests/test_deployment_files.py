@@ -31,8 +31,8 @@ def compose(project: Path) -> dict[str, Any]:
 def test_files_follow_their_specification(
     bakes: dict[str, Path], schema: str, files: list[str]
 ) -> None:
-    for project in bakes.values():
-        run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *files], project)
+    every = [str(project / name) for project in bakes.values() for name in files]  # one start-up
+    run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *every], Path.cwd())
 
 
 def test_a_broken_compose_file_is_caught(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ COMMON_FILES = {
     "sources.example.toml",
     "scripts/benchmark_ingest.py",
     "scripts/loadtest.py",
+    "scripts/preflight.py",
     "eval/questions.jsonl",
     "tests/fixtures/questions.jsonl",
     "airflow/pools.json",

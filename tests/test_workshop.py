@@ -110,6 +110,12 @@ def test_the_workshop_runs_as_written(
     folder = tmp_path_factory.mktemp("workshop")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "VIRTUAL_ENV"))}
     env |= {"TEMPLATE": str(TEMPLATE), "ROOM_LLM": llm_env["LLM_BASE_URL"]}
+    # The room's model on a busy machine may take a minute to start answering; the steps expect its
+    # answer, so the UI waits for it (its deadlines are tested in the generated projects' suites).
+    env |= {"RAG_LLM_FIRST_TOKEN_S": "300", "RAG_LLM_TOTAL_S": "600", "RAG_LLM_TIMEOUT_S": "300"}
+    # The steps' own temporary files (cookiecutter leaves its hook scripts there) go with the folder.
+    env["TMPDIR"] = str(folder / "tmp")
+    (folder / "tmp").mkdir()
     started = time.monotonic()
     with subprocess.Popen(
         ["bash", "-c", shell_script()],

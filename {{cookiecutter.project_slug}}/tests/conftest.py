@@ -144,16 +144,24 @@ def settings(
 {%- if cookiecutter.llm != "none" %}
 
 
+# A real model on a small or busy machine (a CI runner, a laptop building something else) can take a
+# minute to start answering. The tests wait that long, so that what they check never depends on how
+# busy the machine is; the deadlines themselves are tested with stand-in servers.
+PATIENT_DEADLINES = {"llm_first_token_s": 300.0, "llm_total_s": 600.0, "llm_timeout_s": 300.0}
+
+
 @pytest.fixture(scope="session")
-def llm_server() -> tuple[str, str]:
-    """A real OpenAI-compatible server: its base URL and model, from LLM_BASE_URL and LLM_MODEL."""
+def llm_server() -> dict[str, Any]:
+    """Settings for a real OpenAI-compatible server, from LLM_BASE_URL and LLM_MODEL: its base URL,
+    its model and deadlines fit for a busy machine."""
     url = os.environ.get("LLM_BASE_URL")
     if not url:
         pytest.skip(
             "no OpenAI-compatible LLM server: set LLM_BASE_URL (and LLM_MODEL) to one, such as "
             "llama.cpp's server, Ollama or vLLM"
         )
-    return url, os.environ.get("LLM_MODEL", "gpt-4o-mini")
+    model = os.environ.get("LLM_MODEL", "gpt-4o-mini")
+    return {"llm_base_url": url, "llm_model": model, **PATIENT_DEADLINES}
 
 
 @contextmanager
@@ -382,6 +390,17 @@ def ui_feedback(tmp_path_factory: pytest.TempPathFactory) -> "FeedbackStore":
 def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str]:
     """The UI over the sample index, served in this process on a free port."""
     yield from serve_ui(sample_index, ui_feedback)
+
+
+def feedback_that_records_nothing(path: Path) -> "FeedbackStore":
+    """A feedback database at ``path`` that is down by the time an answer is written."""
+    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+
+    class RecordsNothing(FeedbackStore):
+        def record_interaction(self, answer: Any) -> int:
+            raise RuntimeError("feedback database unreachable")
+
+    return RecordsNothing(f"sqlite:///{path}")
 
 
 def serve_ui(settings: Settings, feedback: "FeedbackStore", engine: Any = None) -> Iterator[str]:

@@ -1,8 +1,9 @@
 """Generated answers on a question set: their citations, and a judge's grades."""
-{%- if cookiecutter.llm == "openai" %}
 
+{% if cookiecutter.llm == "openai" -%}
 import os
-{%- endif %}
+{% endif -%}
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -110,11 +111,11 @@ def test_the_judge_reads_the_answer_as_data_it_cannot_close() -> None:
 
 
 def test_eval_answers_and_grades_with_a_real_model(
-    settings: Settings, llm_server: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, llm_server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, model = llm_server
-    monkeypatch.setenv("RAG_LLM_BASE_URL", url)
-    monkeypatch.setenv("RAG_LLM_MODEL", model)
+    for name, value in llm_server.items():
+        monkeypatch.setenv(f"RAG_{name.upper()}", str(value))
+    model = llm_server["llm_model"]
     monkeypatch.setenv("RAG_LLM_MAX_TOKENS", "48")  # a short answer is enough to check
 {%- if cookiecutter.llm == "openai" %}
     monkeypatch.setenv("OPENAI_API_KEY", os.environ.get("OPENAI_API_KEY") or "sk-local-server")

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback import FeedbackStore, ratings
 from {{ cookiecutter.package_name }}.web.accounts import hash_password
 
-from .conftest import serve_ui
+from .conftest import feedback_that_records_nothing, serve_ui
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_MS = 120_000  # an answer on a slow machine, model loaded
@@ -115,6 +115,21 @@ def test_a_conversation_in_a_browser(
     ask_again = page.locator('#chat [data-testid="bot"]').first
     ask_again.wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=screenshots / "phone-answer.png", full_page=True)
+
+
+def test_an_answer_that_could_not_be_saved_offers_no_thumbs(
+    browser: Any, sample_index: Settings, tmp_path: Path
+) -> None:
+    for url in serve_ui(sample_index, feedback_that_records_nothing(tmp_path / "feedback.db")):
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(url)
+        page.locator("#chat").get_by_text("Ask about the documentation").wait_for(
+            timeout=TIMEOUT_MS
+        )
+        answer = ask(page, "How do I add my own documents?", 0)
+        assert "This answer could not be saved, so it cannot be rated." in answer.inner_text()
+        like = page.locator('#chat button[aria-label="Like"]')
+        assert like.count() == 0 or not like.first.is_visible()
 
 
 def test_signing_in_on_the_login_page(

@@ -3,6 +3,8 @@ import pytest
 from {{ cookiecutter.package_name }}.chunking import STRATEGIES, Measure, chunk_text, split_sections
 from {{ cookiecutter.package_name }}.formats import code_to_markdown
 
+pytestmark = pytest.mark.unit  # pure logic: no server, no model
+
 GUIDE = """# Guide
 
 Intro paragraph.

@@ -121,13 +121,12 @@ def test_a_follow_up_is_searched_with_its_conversation(engine: QueryEngine) -> N
 
 
 def test_a_real_language_model_streams_an_answer(
-    sample_index: Settings, llm_server: tuple[str, str]
+    sample_index: Settings, llm_server: dict[str, Any]
 ) -> None:
-    url, model = llm_server
+    model = llm_server["llm_model"]
     settings = sample_index.model_copy(
         update={
-            "llm_base_url": url,
-            "llm_model": model,
+            **llm_server,
             "llm_max_tokens": 120,
             # Greedy: a small model's rewrite of the follow-up is the same in every run.
             "llm_temperature": 0.0,

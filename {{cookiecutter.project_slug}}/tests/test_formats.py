@@ -3,8 +3,12 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from {{ cookiecutter.package_name }}.formats import to_markdown
 from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SkippedFile, SourceDocument
+
+pytestmark = pytest.mark.unit  # pure logic: no server, no model
 
 HEADING_ID = (
     "{" + "#usage}"

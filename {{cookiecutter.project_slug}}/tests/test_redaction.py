@@ -4,6 +4,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.redaction import redact
 
+pytestmark = pytest.mark.unit  # pure logic: no server, no model
+
 
 @pytest.mark.parametrize(
     ("text", "hidden"),

@@ -14,6 +14,8 @@ from {{ cookiecutter.package_name }}.sources import (
 
 from .documents import minimal_pdf, write_bad_input_corpus
 
+pytestmark = pytest.mark.unit  # pure logic: no server, no model
+
 
 def test_main_content_is_kept_and_boilerplate_by_class_is_dropped() -> None:
     html = """<html><head><link rel="canonical" href="/docs/install/"></head><body>

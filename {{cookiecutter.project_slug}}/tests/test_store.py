@@ -6,8 +6,18 @@ client), and a server elsewhere over HTTP."""
 {%- else -%}
 """The store contract against a real PostgreSQL server with pgvector."""
 {%- endif %}
-
+{% if cookiecutter.vector_store == "chroma" %}
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+{%- endif %}
 import uuid
+{%- if cookiecutter.vector_store == "chroma" %}
+from contextlib import suppress
+{%- endif %}
 
 import pytest
 from llama_index.core.schema import NodeRelationship, NodeWithScore, RelatedNodeInfo, TextNode
@@ -185,6 +195,59 @@ def test_the_project_server_is_started_once_and_shared(project_chroma: Settings)
     assert stop_server(project_chroma.data_dir)
     assert running_server(project_chroma.data_dir) is None
     assert open_store(project_chroma).count() == 2  # started again, on the same files
+
+
+def wait_until_stopped(pid: int, url: str, timeout_s: float = 60) -> None:
+    """The watcher ``pid`` has exited and nothing answers at ``url`` any more."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with suppress(ChildProcessError):  # reap it: this process may have started it
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2)
+            except OSError:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the Chroma server at {url} still runs after {timeout_s} s")
+
+
+def test_the_project_server_stops_when_its_folder_is_deleted(project_chroma: Settings) -> None:
+    """A test's temporary folder, a project removed: the server does not outlive its files."""
+    from {{ cookiecutter.package_name }}.chroma_server import running_server
+
+    open_store(project_chroma).replace_documents({"local:a": nodes("local:a", "h", 1)})
+    state = running_server(project_chroma.data_dir)
+    assert state is not None
+    shutil.rmtree(project_chroma.data_dir)
+    wait_until_stopped(state.pid, state.url)
+
+
+def test_the_project_server_stops_once_no_process_uses_it(project_chroma: Settings) -> None:
+    """Short commands leave no server behind; a process that still uses it keeps it."""
+    from {{ cookiecutter.package_name }}.chroma_server import running_server
+
+    idle = project_chroma.model_copy(update={"chroma_server_idle_minutes": 0.02})  # 1.2 s
+    count = (
+        "from {{ cookiecutter.package_name }}.config import Settings; "
+        "from {{ cookiecutter.package_name }}.store import open_store; "
+        "print(open_store(Settings()).count())"
+    )
+    store = open_store(idle)  # this process starts the server
+    state = running_server(idle.data_dir)
+    assert state is not None
+    # A short command uses it and ends; the server stays while this process lives.
+    env = {**os.environ, "RAG_CHROMA_SERVER_IDLE_MINUTES": "0.02"}
+    command = [sys.executable, "-c", count]
+    assert subprocess.run(command, env=env, capture_output=True, text=True).stdout == "0\n"
+    time.sleep(5)
+    assert running_server(idle.data_dir) == state and store.count() == 0
+    (idle.data_dir / "chroma-clients" / str(os.getpid())).unlink()  # as if this process had ended
+    wait_until_stopped(state.pid, state.url)
+    assert running_server(idle.data_dir) is None
+    assert open_store(idle).count() == 0  # the next use starts it again
 
 
 def test_the_project_server_logs_no_line_per_request(

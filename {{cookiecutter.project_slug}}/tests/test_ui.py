@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.feedback import FeedbackStore
 from {{ cookiecutter.package_name }}.web.app import without_event_statistics
 from {{ cookiecutter.package_name }}.web.views import answer_view, link_citations, source_cards
 
-from .conftest import serve_ui
+from .conftest import feedback_that_records_nothing, serve_ui
 
 SOURCE = Source(
     number=1,
@@ -171,20 +171,14 @@ def test_a_failure_is_logged_and_the_visitor_told_without_its_details(
         assert "Traceback" in logged[0] and "s3cret" not in logged[0]  # the password stays out
 
 
-class RecordsNothing(FeedbackStore):
-    """The feedback database down, after the answer was written."""
-
-    def record_interaction(self, answer: Answer) -> int:
-        raise RuntimeError("feedback database unreachable")
-
-
 def test_an_answer_stands_when_it_cannot_be_recorded(
     sample_index: Settings, tmp_path: Path
 ) -> None:
-    down = RecordsNothing(f"sqlite:///{tmp_path / 'feedback.db'}")
+    down = feedback_that_records_nothing(tmp_path / "feedback.db")
     for url in serve_ui(sample_index, down):
         client = Client(url, verbose=False, download_files=False)
         chat, box = client.predict("How do I add my own documents?", [], api_name="/ask")
     assert box == ""
     assert "adding-sources.md" in str(chat[-1]["content"])
     assert "went wrong" not in str(chat[-1]["content"])
+    assert "This answer could not be saved, so it cannot be rated." in str(chat[-1]["content"])

@@ -6,16 +6,20 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.config import Account, Settings
-from {{ cookiecutter.package_name }}.web import limits
+from {{ cookiecutter.package_name }}.web import accounts, limits
 from {{ cookiecutter.package_name }}.web.accounts import (
+    ADDRESS_FAILURES_ALLOWED,
     FAILURES_ALLOWED,
     LOCKOUT_S,
     Login,
+    client_address,
     hash_password,
     verify_password,
 )
 from {{ cookiecutter.package_name }}.web.limits import RateLimit
 from {{ cookiecutter.package_name }}.web.visitors import identify
+
+pytestmark = pytest.mark.unit  # pure logic: no server, no model
 
 PASSWORD = "correct horse battery"
 
@@ -43,16 +47,56 @@ def test_passwords_are_kept_as_salted_hashes(password_hash: str) -> None:
         hash_password("short")
 
 
-def test_guessing_a_password_locks_that_user_out_for_a_while(password_hash: str) -> None:
+def login_from(login: Login, address: str, username: str, password: str) -> bool:
+    token = client_address.set(address)
+    try:
+        return login(username, password)
+    finally:
+        client_address.reset(token)
+
+
+ATTACKER, OWNER = "203.0.113.5", "198.51.100.7"
+
+
+def test_guessing_a_password_locks_the_guesser_out_for_a_while(password_hash: str) -> None:
     clock = Clock()
     login = Login({"ann": Account(password_hash=password_hash)}, clock=clock)
-    assert login("ann", PASSWORD)
+    assert login_from(login, ATTACKER, "ann", PASSWORD)
     for _ in range(FAILURES_ALLOWED):
-        assert not login("ann", "guess-guess-guess")
-    assert not login("ann", PASSWORD)  # locked, even with the right password
-    assert not login("nobody", PASSWORD)
+        assert not login_from(login, ATTACKER, "ann", "guess-guess-guess")
+    assert not login_from(login, ATTACKER, "ann", PASSWORD)  # locked, even with the right password
+    assert not login_from(login, ATTACKER, "nobody", PASSWORD)
     clock.now += LOCKOUT_S
-    assert login("ann", PASSWORD)
+    assert login_from(login, ATTACKER, "ann", PASSWORD)
+
+
+def test_a_guesser_cannot_lock_the_owner_out(password_hash: str) -> None:
+    clock = Clock()
+    login = Login({"ann": Account(password_hash=password_hash)}, clock=clock)
+    for _ in range(3):  # every few minutes, the guesser tries again
+        for _ in range(FAILURES_ALLOWED + 2):
+            assert not login_from(login, ATTACKER, "ann", "guess-guess-guess")
+        assert login_from(login, OWNER, "ann", PASSWORD)  # from the owner's own address
+        clock.now += LOCKOUT_S / 2
+
+
+def test_one_address_guessing_many_names_is_locked_out(password_hash: str) -> None:
+    clock = Clock()
+    login = Login({"ann": Account(password_hash=password_hash)}, clock=clock)
+    for number in range(ADDRESS_FAILURES_ALLOWED):
+        assert not login_from(login, ATTACKER, f"user{number}", "guess-guess-guess")
+    assert not login_from(login, ATTACKER, "ann", PASSWORD)  # that address gets no more tries
+    assert login_from(login, OWNER, "ann", PASSWORD)
+
+
+def test_failed_logins_are_remembered_in_bounded_memory(
+    password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accounts, "MAX_TRACKED", 4)
+    login = Login({"ann": Account(password_hash=password_hash)}, clock=Clock())
+    for number in range(10):
+        login_from(login, f"192.0.2.{number}", "ann", "guess-guess-guess")
+    assert len(login._failures._times) == 4
 
 
 def test_a_client_may_act_only_so_often(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # files in this process instead, which suits one process only (a notebook, a script, the tests).
     chroma_url: str | None = None
     chroma_mode: Literal["server", "embedded"] = "server"  # the own server, or in this process
+    chroma_server_idle_minutes: float = Field(
+        15.0,
+        gt=0,
+        description="The project's own Chroma server stops once no process has used it for this long "
+        "(the next use starts it again).",
+    )
     collection: str = "docs"  # the Chroma collection
     # Keywords help where a small model is weak (option names, error codes): on the evaluation sets,
     # MRR@10 0.653 -> 0.696 (PostgreSQL manual) and 0.823 -> 0.885 (sample docs).

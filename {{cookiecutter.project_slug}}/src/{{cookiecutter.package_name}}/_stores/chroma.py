@@ -299,7 +299,9 @@ def _client(settings: Settings) -> chromadb.ClientAPI:
         private_dir(settings.data_dir)
         settings.chroma_path.mkdir(exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
-    server = settings.chroma_url or server_url(settings.data_dir)
+    server = settings.chroma_url or server_url(
+        settings.data_dir, settings.chroma_server_idle_minutes
+    )
     url = urlparse(server)
 
     def connect() -> chromadb.ClientAPI:

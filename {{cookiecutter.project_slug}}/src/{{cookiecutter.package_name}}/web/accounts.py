@@ -1,5 +1,5 @@
 """The UI's own users: passwords kept as scrypt hashes (the standard library's), checked in constant
-time, and a lockout that stops anyone guessing one user's password."""
+time, and a lockout that stops anyone guessing a password without locking its owner out."""
 
 import base64
 import hashlib
@@ -7,15 +7,24 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
+from contextvars import ContextVar
+from typing import Any
 
 from ..config import Account
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 50 ms and 16 MB a check
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
-FAILURES_ALLOWED = 5  # wrong passwords for one user name within LOCKOUT_S, then no more tries
+FAILURES_ALLOWED = 5  # wrong passwords for one user name from one address within LOCKOUT_S
+ADDRESS_FAILURES_ALLOWED = 20  # wrong passwords from one address within LOCKOUT_S, any user names
 LOCKOUT_S = 300.0
+MAX_TRACKED = 10_000  # (user, address) pairs and addresses remembered, least recent forgotten first
+
+# The address of the client whose login is being checked: Gradio passes the check only the user name
+# and password, so the middleware below sets it for the request (the proxy's X-Forwarded-For already
+# applied by the server).
+client_address: ContextVar[str] = ContextVar("client_address", default="unknown")
 
 
 def hash_password(password: str) -> str:
@@ -43,38 +52,81 @@ def verify_password(password: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(candidate, expected)
 
 
+class RecentFailures:
+    """Failed logins per key within ``LOCKOUT_S``, for at most ``MAX_TRACKED`` keys."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._times: dict[Hashable, list[float]] = {}
+
+    def count(self, key: Hashable) -> int:
+        now = self._clock()
+        recent = [t for t in self._times.pop(key, []) if now - t < LOCKOUT_S]
+        if recent:
+            self._times[key] = recent  # re-inserted: the dict stays in order of last use
+        return len(recent)
+
+    def add(self, key: Hashable) -> None:
+        self._times.setdefault(key, []).append(self._clock())
+        if len(self._times) > MAX_TRACKED:
+            del self._times[next(iter(self._times))]
+
+
 class Login:
     """Gradio's login check against the configured accounts.
 
-    After ``FAILURES_ALLOWED`` wrong passwords for one user within ``LOCKOUT_S``, that user's logins
-    are refused until the window has passed, right password or not. Unknown names take as long to
-    refuse as known ones, so a reply does not tell which users exist.
+    After ``FAILURES_ALLOWED`` wrong passwords for one user from one address within ``LOCKOUT_S``,
+    that user's logins from that address are refused until the window has passed, right password or
+    not; after ``ADDRESS_FAILURES_ALLOWED`` from one address, whatever the user names, every login
+    from it is. A guesser is slowed either way, and cannot lock the owner out from the owner's own
+    address. Unknown names take as long to refuse as known ones, so a reply does not tell which
+    users exist.
     """
 
     def __init__(
         self, accounts: Mapping[str, Account], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._accounts = accounts
-        self._clock = clock
-        self._failures: dict[str, list[float]] = {}  # only for names that exist: bounded
+        self._failures = RecentFailures(clock)
         self._lock = threading.Lock()
         self._decoy = hash_password(secrets.token_hex(16))
 
     def __call__(self, username: str, password: str) -> bool:
         account = self._accounts.get(username)
-        now = self._clock()
+        address = client_address.get()
         with self._lock:
-            recent = [t for t in self._failures.get(username, []) if now - t < LOCKOUT_S]
-            self._failures[username] = recent
-        if len(recent) >= FAILURES_ALLOWED:
+            blocked = (
+                self._failures.count((username, address)) >= FAILURES_ALLOWED
+                or self._failures.count(address) >= ADDRESS_FAILURES_ALLOWED
+            )
+        if blocked:
             return False
         valid = verify_password(password, account.password_hash if account else self._decoy)
-        if account is None:
-            return False
-        if not valid:
+        if account is None or not valid:
             with self._lock:
-                self._failures.setdefault(username, []).append(now)
-        return valid
+                self._failures.add((username, address))
+                self._failures.add(address)
+            return False
+        return True
+
+
+class ClientAddressMiddleware:
+    """Makes each HTTP request's client address known to ``Login`` (ASGI: the same task, so the
+    context variable reaches Gradio's login route)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        client = scope.get("client") if scope["type"] == "http" else None
+        if not client:
+            await self.app(scope, receive, send)
+            return
+        token = client_address.set(client[0])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            client_address.reset(token)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -27,7 +27,7 @@ from ..embeddings import use_model_threads
 from ..engine import QueryEngine
 from ..feedback import Bar, FeedbackStore
 from ..redaction import describe, describe_fully
-from .accounts import Login
+from .accounts import ClientAddressMiddleware, Login
 from .health import add_health_routes
 from .limits import RateLimit
 from .views import answer_view, landing_text, link_citations
@@ -53,7 +53,15 @@ CSS = """
 .source-card p { white-space: pre-wrap; margin: 0.4em 0; }
 .source-where { color: var(--body-text-color-subdued); word-break: break-all; }
 #rating-status { min-height: 1.5em; }
+.message-row:has(.unsaved-answer) + .message-buttons :is([aria-label="Like"], [aria-label="Dislike"])
+  { display: none; }
 """
+# Shown under an answer that the feedback database could not record: its thumbs are hidden (above).
+UNSAVED = (
+    '\n\n<p class="unsaved-answer">'
+    "<em>This answer could not be saved, so it cannot be rated.</em></p>"
+)
+NOT_RATEABLE = "Only saved answers can be rated."
 
 
 @dataclass
@@ -141,6 +149,7 @@ def build_app(
             conversation.interactions[len(chat) - 1] = feedback.record_interaction(answer)
         except Exception as error:  # the feedback database is down: the answer stands, unrated
             log.warning("could not record an answer: %s", describe(error))
+            reply["content"] += UNSAVED
         yield chat, "", conversation
 
     def rate(
@@ -148,8 +157,10 @@ def build_app(
     ) -> tuple[str, dict[str, Any], Conversation]:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
         interaction = conversation.interactions.get(index) if isinstance(index, int) else None
-        if interaction is None or not isinstance(data.liked, bool):
+        if not isinstance(data.liked, bool):  # a rating taken back
             return "", gr.update(visible=False), conversation
+        if interaction is None:  # a notice, or an answer that could not be saved
+            return NOT_RATEABLE, gr.update(visible=False), conversation
         who = visitor(request)
         if not rating.allow(who.client):
             return "Too many ratings at once: please wait a minute.", gr.update(), conversation
@@ -272,6 +283,7 @@ def web_app(
     options: dict[str, Any] = {}
     if settings.auth_users:  # Gradio's login page, checked against the configured accounts
         options["auth"] = Login(settings.auth_users)
+        api.add_middleware(ClientAddressMiddleware)  # failed logins are counted per address too
     elif user := proxy_user(settings):  # refused unless the proxy in front signed them in
         options["auth_dependency"] = user
     return gr.mount_gradio_app(
