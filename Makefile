@@ -22,12 +22,13 @@ endif
 PREFLIGHT := python3 '$(CURDIR)/{{cookiecutter.project_slug}}/scripts/preflight.py'
 TEST_NEEDS := make uv git curl chromium redis-server $(if $(LLM_BASE_URL),,c++)
 
-.PHONY: help preflight requirements tools demo test check docs lint benchmark
+.PHONY: help preflight requirements tools demo test check test-busy docs lint benchmark
 
 help:
 	@echo "make demo       generate the default project, ingest its documents with Airflow, start the UI"
 	@echo "make test       run the template's tests (bakes every option combination), then make docs"
 	@echo "make check      the contributors' quick loop: bake every combination, lint, type-check, unit tests"
+	@echo "make test-busy  the generated suites with the cores kept busy beside them (SUITES=, HOG=)"
 	@echo "make docs       build the documentation site into build/site, with strict checks"
 	@echo "make benchmark  ingestion speed, memory and retrieval quality on the PostgreSQL 15 manual"
 
@@ -56,6 +57,12 @@ test: preflight tools
 # generated unit tests, the docs and deployment checks; no generated suite, browser or LLM.
 check: tools lint
 	uv run pytest -m "not slow"
+
+# make test-busy [SUITES=chroma-local-openai] [HOG=2]: the generated projects' suites with HOG processes
+# keeping the cores busy beside them: what they check must not depend on how busy the machine is.
+HOG ?= 2
+test-busy: preflight tools
+	bash scripts/busy.sh $(HOG) uv run pytest tests/test_generated_suites.py $(if $(SUITES),-k "$(SUITES)")
 
 # Strict: a broken link or reference fails the build. The UI screenshots come from the last `make test`.
 docs: tools

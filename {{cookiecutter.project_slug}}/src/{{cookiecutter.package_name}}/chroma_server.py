@@ -152,16 +152,20 @@ def watch(data_dir: Path, port: int, idle_minutes: float) -> None:
                 break  # deleted: nothing left to serve
             if _clients_alive(data_dir):
                 last_client = time.monotonic()
-            elif time.monotonic() - last_client > idle_s and _retire(data_dir):
+            elif time.monotonic() - last_client > idle_s and _retire(data_dir, server):
                 break
     except _Stopped:
         pass
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
+
+
+def _stop(server: "subprocess.Popen[bytes]") -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def _clients_alive(data_dir: Path) -> bool:
@@ -176,14 +180,15 @@ def _clients_alive(data_dir: Path) -> bool:
     return alive
 
 
-def _retire(data_dir: Path) -> bool:
-    """Withdraw this server if still idle: under the lock, so that no process gets its address
-    while it stops."""
+def _retire(data_dir: Path, server: "subprocess.Popen[bytes]") -> bool:
+    """Stop ``server`` if still idle. Under the lock: no process gets its address while it stops,
+    and none starts another on the same files until it has."""
     try:
         with _locked(data_dir):
             if _clients_alive(data_dir):
                 return False
             (data_dir / STATE_FILE).unlink(missing_ok=True)
+            _stop(server)
             return True
     except OSError:  # the folder went away meanwhile
         return True
