@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.config import Account, Settings
-from {{ cookiecutter.package_name }}.web import accounts, limits
+from {{ cookiecutter.package_name }}.web import limits
 from {{ cookiecutter.package_name }}.web.accounts import (
     ADDRESS_FAILURES_ALLOWED,
     FAILURES_ALLOWED,
@@ -92,11 +92,11 @@ def test_one_address_guessing_many_names_is_locked_out(password_hash: str) -> No
 def test_failed_logins_are_remembered_in_bounded_memory(
     password_hash: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(accounts, "MAX_TRACKED", 4)
+    monkeypatch.setattr(limits, "MAX_CLIENTS", 4)
     login = Login({"ann": Account(password_hash=password_hash)}, clock=Clock())
     for number in range(10):
         login_from(login, f"192.0.2.{number}", "ann", "guess-guess-guess")
-    assert len(login._failures._times) == 4
+    assert len(login._failures._events) == 4
 
 
 def test_a_client_may_act_only_so_often(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,7 +112,7 @@ def test_a_client_may_act_only_so_often(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(limits, "MAX_CLIENTS", 2)
     for client in ("c", "d", "e"):
         limit.allow(client)
-    assert len(limit._events) == 2  # memory is bounded, however many addresses come
+    assert len(limit._window._events) == 2  # memory is bounded, however many addresses come
 
 
 def settings_with(**values: object) -> Settings:

@@ -7,11 +7,12 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 from ..config import Account
+from .limits import SlidingWindow
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 50 ms and 16 MB a check
 MIN_PASSWORD_CHARS = 10
@@ -19,7 +20,6 @@ MAX_PASSWORD_CHARS = 1024
 FAILURES_ALLOWED = 5  # wrong passwords for one user name from one address within LOCKOUT_S
 ADDRESS_FAILURES_ALLOWED = 20  # wrong passwords from one address within LOCKOUT_S, any user names
 LOCKOUT_S = 300.0
-MAX_TRACKED = 10_000  # (user, address) pairs and addresses remembered, least recent forgotten first
 
 # The address of the client whose login is being checked: Gradio passes the check only the user name
 # and password, so the middleware below sets it for the request (the proxy's X-Forwarded-For already
@@ -52,26 +52,6 @@ def verify_password(password: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(candidate, expected)
 
 
-class RecentFailures:
-    """Failed logins per key within ``LOCKOUT_S``, for at most ``MAX_TRACKED`` keys."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._times: dict[Hashable, list[float]] = {}
-
-    def count(self, key: Hashable) -> int:
-        now = self._clock()
-        recent = [t for t in self._times.pop(key, []) if now - t < LOCKOUT_S]
-        if recent:
-            self._times[key] = recent  # re-inserted: the dict stays in order of last use
-        return len(recent)
-
-    def add(self, key: Hashable) -> None:
-        self._times.setdefault(key, []).append(self._clock())
-        if len(self._times) > MAX_TRACKED:
-            del self._times[next(iter(self._times))]
-
-
 class Login:
     """Gradio's login check against the configured accounts.
 
@@ -87,7 +67,7 @@ class Login:
         self, accounts: Mapping[str, Account], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._accounts = accounts
-        self._failures = RecentFailures(clock)
+        self._failures = SlidingWindow(LOCKOUT_S, clock)  # by (user, address) and by address
         self._lock = threading.Lock()
         self._decoy = hash_password(secrets.token_hex(16))
 
@@ -104,8 +84,8 @@ class Login:
         valid = verify_password(password, account.password_hash if account else self._decoy)
         if account is None or not valid:
             with self._lock:
-                self._failures.add((username, address))
-                self._failures.add(address)
+                self._failures.record((username, address))
+                self._failures.record(address)
             return False
         return True
 
