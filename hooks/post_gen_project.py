@@ -15,11 +15,11 @@ EMBEDDINGS = "{{ cookiecutter.embeddings }}"
 
 
 def keep_chosen_vector_store() -> None:
-    """Each backend is one module under ``_stores/``; the chosen one becomes ``store.py``."""
-    stores = PACKAGE_DIR / "_stores"
+    """Each backend is one module under ``index/_stores/``; the chosen one becomes ``index/store.py``."""
+    stores = PACKAGE_DIR / "index" / "_stores"
     if not stores.is_dir():
         return
-    (stores / f"{VECTOR_STORE}.py").replace(PACKAGE_DIR / "store.py")
+    (stores / f"{VECTOR_STORE}.py").replace(PACKAGE_DIR / "index" / "store.py")
     shutil.rmtree(stores)
 
 
@@ -27,16 +27,16 @@ def remove_other_store_files() -> None:
     """Modules and tests that serve one backend ship with that backend only."""
     if VECTOR_STORE != "chroma":  # the others run their own servers and keyword search
         for module in (
-            "chroma_server.py",
-            "chroma_vectors.py",
-            "keywords.py",
-            "retrieval/keyword_retriever.py",
+            "index/chroma_server.py",
+            "index/chroma_vectors.py",
+            "index/keywords.py",
+            "index/keyword_retriever.py",
         ):
             (PACKAGE_DIR / module).unlink(missing_ok=True)
         for test in ("test_keywords.py", "test_chroma_vectors.py"):
-            (PROJECT / "tests" / test).unlink(missing_ok=True)
+            (PROJECT / "tests" / "index" / test).unlink(missing_ok=True)
     if VECTOR_STORE != "weaviate":
-        (PROJECT / "tests" / "test_weaviate_without_server.py").unlink(missing_ok=True)
+        (PROJECT / "tests" / "index" / "test_weaviate_without_server.py").unlink(missing_ok=True)
 
 
 def remove_language_model_files() -> None:
@@ -44,12 +44,12 @@ def remove_language_model_files() -> None:
     wait for or to grade."""
     if LLM == "none":
         for path in (
-            PACKAGE_DIR / "verified.py",
-            PACKAGE_DIR / "deadlines.py",
-            PACKAGE_DIR / "prompts.py",
+            PACKAGE_DIR / "feedback" / "verified.py",
+            PACKAGE_DIR / "answering" / "deadlines.py",
+            PACKAGE_DIR / "answering" / "prompts.py",
             PACKAGE_DIR / "evaluation" / "answer_quality.py",
-            PROJECT / "tests" / "test_verified.py",
-            PROJECT / "tests" / "test_answer_quality.py",
+            PROJECT / "tests" / "feedback" / "test_verified.py",
+            PROJECT / "tests" / "evaluation" / "test_answer_quality.py",
         ):
             path.unlink(missing_ok=True)
 
@@ -57,8 +57,8 @@ def remove_language_model_files() -> None:
 def remove_local_model_files() -> None:
     """Embeddings from an API need no model on this machine."""
     if EMBEDDINGS != "local":
-        (PACKAGE_DIR / "local_embedding.py").unlink(missing_ok=True)
-        (PROJECT / "tests" / "test_local_embedding.py").unlink(missing_ok=True)
+        (PACKAGE_DIR / "index" / "local_embedding.py").unlink(missing_ok=True)
+        (PROJECT / "tests" / "index" / "test_local_embedding.py").unlink(missing_ok=True)
 
 
 def print_next_steps() -> None:

@@ -89,13 +89,16 @@ def union_python(bakes: dict[str, Path]) -> Path:
         shutil.rmtree(old)
     venv.parent.mkdir(parents=True)
     run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=venv.parent)
-    # Copied from uv's cache (UV_LINK_MODE): the unit tests' sentence splitter reads NLTK's data files.
+    # Copied from uv's cache, not linked: the unit tests' sentence splitter reads NLTK's data files,
+    # and NLTK refuses hard-linked ones.
     run(
         [
             uv(),
             "pip",
             "install",
             "--quiet",
+            "--link-mode",
+            "copy",
             "--python",
             str(python),
             *sorted(requirements),

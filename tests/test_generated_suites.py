@@ -45,9 +45,13 @@ EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker
 # and one) run once, with the default project. The second Chroma run also leaves the store's own tests
 # (synthetic vectors; the same code) to the first.
 CELERY = "tests/test_airflow_celery.py"
-LOAD_TEST = "tests/test_shared_index.py::test_the_load_test_prints_its_figures"
+LOAD_TEST = "tests/index/test_shared_index.py::test_the_load_test_prints_its_figures"
 LIVE_AIRFLOW = "tests/test_airflow_live.py"
-CHROMA_STORE = ["tests/test_store.py", "tests/test_chroma_vectors.py", "tests/test_keywords.py"]
+CHROMA_STORE = [
+    "tests/index/test_store.py",
+    "tests/index/test_chroma_vectors.py",
+    "tests/index/test_keywords.py",
+]
 LEFT_TO_OTHER_RUNS = {
     "chroma-local-openai": [CELERY],
     "pgvector-local-openai_compatible": [LOAD_TEST, LIVE_AIRFLOW],

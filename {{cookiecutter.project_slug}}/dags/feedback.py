@@ -39,7 +39,7 @@ def feedback_loop() -> None:
         from dataclasses import asdict
 
         from {{ cookiecutter.package_name }}.connections import task_settings
-        from {{ cookiecutter.package_name }}.verified import promote_answers as promote
+        from {{ cookiecutter.package_name }}.feedback.verified import promote_answers as promote
 
         summary = promote(task_settings(), run_id=get_current_context()["run_id"])
         print(summary.as_text())
@@ -53,7 +53,7 @@ def feedback_loop() -> None:
         from datetime import UTC, datetime
 
         from {{ cookiecutter.package_name }}.connections import task_settings
-        from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+        from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
         days = get_current_context()["params"]["report_days"]
         usage = FeedbackStore(task_settings().feedback_url).usage(
@@ -64,9 +64,9 @@ def feedback_loop() -> None:
 
     @task(multiple_outputs=False)  # one XCom: the counts
     def rank_sources() -> dict[str, int]:
+        from {{ cookiecutter.package_name }}.answering.retrieval.standing import refresh_standings
         from {{ cookiecutter.package_name }}.connections import task_settings
-        from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-        from {{ cookiecutter.package_name }}.retrieval.standing import refresh_standings
+        from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
         summary = refresh_standings(FeedbackStore(task_settings().feedback_url))
         print(f"documents rated through answers: {summary}")

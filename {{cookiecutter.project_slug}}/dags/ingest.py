@@ -34,7 +34,7 @@ from {{ cookiecutter.package_name }}.dag_defaults import (
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.config import Settings
-    from {{ cookiecutter.package_name }}.sources import Source
+    from {{ cookiecutter.package_name }}.ingestion.sources import Source
 
 STRATEGIES = ["markdown", "sentence", "tokens", "code"]
 COUNTS = ("added", "changed", "deleted", "unchanged", "chunks")  # what an index Asset event carries
@@ -84,7 +84,7 @@ def ingest_docs() -> None:
     # Results are dicts; multiple_outputs=False keeps each one XCom instead of one per key too.
     @task(multiple_outputs=False)
     def plan() -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.planning import plan_ingest, remove_sources
+        from {{ cookiecutter.package_name }}.ingestion.planning import plan_ingest, remove_sources
 
         params = get_current_context()["params"]
         settings = _settings(params)
@@ -106,7 +106,7 @@ def ingest_docs() -> None:
         multiple_outputs=False,
     )
     def ingest_batch(batch: list[str]) -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingest import ingest_batch as ingest_documents
+        from {{ cookiecutter.package_name }}.ingestion.pipeline import ingest_batch as ingest_documents
 
         context = get_current_context()
         params = context["params"]
@@ -116,7 +116,7 @@ def ingest_docs() -> None:
 
     @task
     def prune(plan: dict[str, Any]) -> int:
-        from {{ cookiecutter.package_name }}.planning import prune as prune_documents
+        from {{ cookiecutter.package_name }}.ingestion.planning import prune as prune_documents
 
         return prune_documents(_settings({}), plan["deleted"])
 
@@ -124,7 +124,7 @@ def ingest_docs() -> None:
     def report(
         plan: dict[str, Any], results: list[dict[str, Any]] | None, deleted: int
     ) -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.planning import BatchResult, IngestPlan, summarise
+        from {{ cookiecutter.package_name }}.ingestion.planning import BatchResult, IngestPlan, summarise
 
         planned = IngestPlan(**{k: v for k, v in plan.items() if k != "batches"})
         # One request for all mapped results: iterating them would probe one index past the end.
@@ -165,7 +165,7 @@ def _settings(params: dict[str, Any]) -> "Settings":
 
 
 def _sources(settings: "Settings", params: dict[str, Any]) -> "list[Source]":
-    from {{ cookiecutter.package_name }}.sources import select_sources
+    from {{ cookiecutter.package_name }}.ingestion.sources import select_sources
 
     return select_sources(settings, params["sources"], params["source_dir"])
 

@@ -28,16 +28,16 @@ from typing import Any
 
 from llama_index.core.schema import MetadataMode
 
-from {{ cookiecutter.package_name }}.chunking import STRATEGIES
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.embeddings import embedding_model
 from {{ cookiecutter.package_name }}.evaluation.cases import QuestionSet, load_cases
 from {{ cookiecutter.package_name }}.evaluation.experiments import run_experiment
 from {{ cookiecutter.package_name }}.evaluation.retrieval import evaluate_retrieval
 from {{ cookiecutter.package_name }}.evaluation.runner import EvalRun, report
-from {{ cookiecutter.package_name }}.ingest import document_nodes, run_ingest
-from {{ cookiecutter.package_name }}.sources import LocalFolderSource, SourceDocument
-from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.index.embeddings import embedding_model
+from {{ cookiecutter.package_name }}.index.store import open_store
+from {{ cookiecutter.package_name }}.ingestion.chunking import STRATEGIES
+from {{ cookiecutter.package_name }}.ingestion.pipeline import document_nodes, run_ingest
+from {{ cookiecutter.package_name }}.ingestion.sources import LocalFolderSource, SourceDocument
 
 PROJECT = Path(__file__).resolve().parent.parent
 # The retrieval pipeline stage by stage, each row adding one thing to the row before it.

@@ -33,10 +33,10 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select
 
+from {{ cookiecutter.package_name }}.answering.engine import QueryEngine
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.engine import QueryEngine
 from {{ cookiecutter.package_name }}.evaluation.cases import load_cases
-from {{ cookiecutter.package_name }}.feedback import interactions
+from {{ cookiecutter.package_name }}.feedback.schema import interactions
 
 UNCOVERED = "What is a good recipe for pancakes with blueberries?"
 HUNG_FIRST_TOKEN_S = 5.0  # the deadline the hung model is given in part 2

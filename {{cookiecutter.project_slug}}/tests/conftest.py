@@ -53,7 +53,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from {{ cookiecutter.package_name }}.config import Settings
 
 if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+    from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
 PROJECT = Path(__file__).resolve().parents[1]
 # The tests' own copy of the sample documents: users edit sample_docs/, the tests must not notice.
@@ -199,7 +199,7 @@ def docs(tmp_path: Path) -> Path:
 
 def ingest_samples(store: dict[str, Any], embedding_model_name: str) -> Settings:
     """Settings for a new index, in the given isolated store, holding the fixture documents."""
-    from {{ cookiecutter.package_name }}.ingest import run_ingest
+    from {{ cookiecutter.package_name }}.ingestion.pipeline import run_ingest
 
     settings = Settings(
         **store,
@@ -234,7 +234,7 @@ def new_store() -> StoreIsolation:
 @pytest.fixture
 def project_chroma(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """The settings with the default Chroma: the project's own server, stopped afterwards."""
-    from {{ cookiecutter.package_name }}.chroma_server import stop_server
+    from {{ cookiecutter.package_name }}.index.chroma_server import stop_server
 
     monkeypatch.setenv("RAG_CHROMA_MODE", "server")
     BACKENDS.setdefault("chroma, project server", "local (started by the project on loopback)")
@@ -381,7 +381,7 @@ def new_store(postgres_server: str) -> StoreIsolation:
 @pytest.fixture(scope="module")
 def ui_feedback(tmp_path_factory: pytest.TempPathFactory) -> "FeedbackStore":
     """A feedback database of the module's own, for the UI it runs."""
-    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+    from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
     return FeedbackStore(f"sqlite:///{tmp_path_factory.mktemp('ui') / 'feedback.db'}")
 
@@ -394,7 +394,7 @@ def ui_url(sample_index: Settings, ui_feedback: "FeedbackStore") -> Iterator[str
 
 def feedback_that_records_nothing(path: Path) -> "FeedbackStore":
     """A feedback database at ``path`` that is down by the time an answer is written."""
-    from {{ cookiecutter.package_name }}.feedback import FeedbackStore
+    from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
     class RecordsNothing(FeedbackStore):
         def record_interaction(self, answer: Any) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.index.store import open_store
 
 from .conftest import FIXTURE_DOCS, free_port, wait_for_http
 from .processes import start_group, stop_groups

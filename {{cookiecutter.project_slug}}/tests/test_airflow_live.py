@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.index.store import open_store
 
 from .conftest import PROJECT, free_port, wait_for_http
+from .ingestion.test_pipeline import SAMPLE_COUNT
 from .processes import start_group, stop_groups
-from .test_ingest import SAMPLE_COUNT
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 600

@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Account, Settings
-from {{ cookiecutter.package_name }}.feedback import Bar, FeedbackStore
+from {{ cookiecutter.package_name }}.feedback.sharing import Bar
+from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 from {{ cookiecutter.package_name }}.web.accounts import verify_password
 
 
@@ -24,7 +25,7 @@ def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -
 def test_an_empty_question_exits_at_once_with_a_message(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from {{ cookiecutter.package_name }} import engine
+    from {{ cookiecutter.package_name }}.answering import engine
 
     def no_model(*args: object) -> None:
         raise AssertionError("the question should be refused before anything loads")

@@ -14,13 +14,13 @@ from pydantic import SecretStr
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.feedback import FeedbackStore
-from {{ cookiecutter.package_name }}.store import open_store
+from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
+from {{ cookiecutter.package_name }}.index.store import open_store
 
 from .conftest import PROJECT
 from .documents import write_bad_input_corpus
+from .ingestion.test_pipeline import SAMPLE_COUNT
 from .site import Site, serve
-from .test_ingest import SAMPLE_COUNT
 
 
 @pytest.fixture(scope="module")
@@ -245,8 +245,8 @@ def test_the_index_asset_changes_only_when_the_index_does(
 def test_another_folder_joins_the_index_and_is_removed_on_purpose(
     dag: Any, settings: Settings, docs: Path, tmp_path: Path
 ) -> None:
-    from {{ cookiecutter.package_name }}.planning import indexed_sources
-    from {{ cookiecutter.package_name }}.sources.config import folder_source_name
+    from {{ cookiecutter.package_name }}.ingestion.planning import indexed_sources
+    from {{ cookiecutter.package_name }}.ingestion.sources.config import folder_source_name
 
     run(dag)
     runbooks = tmp_path / "runbooks"
@@ -295,7 +295,7 @@ def test_run_params_choose_the_chunking(dag: Any, settings: Settings, docs: Path
 
 def test_the_feedback_loop_dag(dags: dict[str, Any], settings: Settings) -> None:
     """It reports usage{% if cookiecutter.llm != "none" %} and promotes helpful answers to verified answers{% endif %}."""
-    from {{ cookiecutter.package_name }}.engine import QueryEngine
+    from {{ cookiecutter.package_name }}.answering.engine import QueryEngine
 
     feedback = FeedbackStore(settings.feedback_url)
     run(dags["ingest_docs"])
@@ -338,7 +338,7 @@ def test_the_evaluate_dag_compares_configurations_and_fails_on_a_regression(
 ) -> None:
     from {{ cookiecutter.package_name }}.evaluation.records import EvalRecords
     from {{ cookiecutter.package_name }}.evaluation.runner import CaseResult, EvalRun
-    from {{ cookiecutter.package_name }}.ingest import run_ingest
+    from {{ cookiecutter.package_name }}.ingestion.pipeline import run_ingest
 
     run_ingest(settings)
     monkeypatch.setenv(

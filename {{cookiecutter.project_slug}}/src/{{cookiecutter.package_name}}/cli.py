@@ -48,8 +48,8 @@ def ingest(
     full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
 ) -> None:
     """Ingest the sources: only new and changed documents are embedded; removed ones are deleted."""
-    from .ingest import run_ingest
-    from .planning import IngestPlan
+    from .ingestion.pipeline import run_ingest
+    from .ingestion.planning import IngestPlan
 
     settings = Settings()
     with Progress(*PROGRESS_COLUMNS, console=console) as progress:
@@ -75,8 +75,8 @@ def ingest(
 @app.command()
 def sources() -> None:
     """List the sources the index holds documents of, and how many of each."""
-    from .planning import indexed_sources
-    from .sources import source_configs
+    from .ingestion.planning import indexed_sources
+    from .ingestion.sources import source_configs
 
     settings = Settings()  # read once: the configured sources and the index must agree
     configured = {config.name for config in source_configs(settings)}
@@ -91,7 +91,7 @@ def remove_source(
     names: Annotated[list[str], typer.Argument(help="Sources whose documents to delete.")],
 ) -> None:
     """Delete every document of these sources from the index (for example an ad-hoc folder)."""
-    from .planning import remove_sources
+    from .ingestion.planning import remove_sources
 
     console.print(f"deleted {remove_sources(Settings(), names)} documents")
 
@@ -102,7 +102,7 @@ def remove_source(
 @app.command("stop-chroma")
 def stop_chroma() -> None:
     """Stop the project's own Chroma server (the next command that needs it starts it again)."""
-    from .chroma_server import stop_server
+    from .index.chroma_server import stop_server
 
     stopped = stop_server(Settings().data_dir)
     console.print("stopped the Chroma server" if stopped else "no Chroma server was running")
@@ -120,7 +120,7 @@ def ask(question: str) -> None:
     except QuestionError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
-    from .engine import QueryEngine
+    from .answering.engine import QueryEngine
 
     stream = QueryEngine(settings).stream(question)
     for piece in stream:
@@ -210,7 +210,7 @@ def _check_answers(
     settings: Settings, cases: "Sequence[EvalCase]", judge: bool
 ) -> tuple[str, dict[str, float]]:
     """The model's answers to ``cases``, checked (and graded): the report and its figures."""
-    from .engine import QueryEngine, language_model
+    from .answering.engine import QueryEngine, language_model
     from .evaluation.answer_quality import answer_figures, answer_report, check_answers, llm_judge
 
     grader, judge_model = None, None
@@ -237,7 +237,7 @@ def _check_answers(
 
 
 def _override(document_id: str, action: str | None) -> None:
-    from .feedback import FeedbackStore
+    from .feedback.store import FeedbackStore
 
     FeedbackStore(Settings().feedback_url).set_override(document_id, action)
 
@@ -270,7 +270,7 @@ def review(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
 ) -> None:
     """List answers rated helpful that await a maintainer's ``approve`` or ``reject``."""
-    from .feedback import FeedbackStore
+    from .feedback.store import FeedbackStore
 
     for rated in FeedbackStore(Settings().feedback_url).awaiting_review(limit):
         console.out(
@@ -285,7 +285,7 @@ def review(
 def _review(interaction_id: int, decision: str) -> None:
     import getpass
 
-    from .feedback import FeedbackStore
+    from .feedback.store import FeedbackStore
 
     try:
         FeedbackStore(Settings().feedback_url).review(interaction_id, decision, getpass.getuser())
@@ -328,7 +328,7 @@ def propose_eval_cases(
 ) -> None:
     """Propose evaluation cases from answers rated helpful; move the good ones into the set."""
     from .evaluation.proposals import propose_cases
-    from .feedback import FeedbackStore
+    from .feedback.store import FeedbackStore
 
     settings = Settings()
     store = FeedbackStore(settings.feedback_url)

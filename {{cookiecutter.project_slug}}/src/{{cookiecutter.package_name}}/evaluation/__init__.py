@@ -1,1 +1,3 @@
-"""Retrieval evaluation: question sets, the scoring rule, and saved runs to compare against."""
+"""Evaluation: question sets, the scoring rule, runs of retrieval{% if cookiecutter.llm != "none" %} and answer quality{% endif %} saved to compare
+against, experiments across settings, and cases proposed from feedback. It may import ``answering`` and
+everything below it; nothing below imports it."""

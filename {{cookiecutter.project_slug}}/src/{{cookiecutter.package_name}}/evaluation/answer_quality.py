@@ -15,9 +15,9 @@ from statistics import mean
 
 from llama_index.core.llms import LLM
 
+from ..answering.prompts import judge_messages
 from ..answers import Answer, citations_are_sound, cited_numbers
-from ..prompts import judge_messages
-from ..redaction import describe
+from ..security.redaction import describe
 from .cases import EvalCase
 
 log = logging.getLogger(__name__)

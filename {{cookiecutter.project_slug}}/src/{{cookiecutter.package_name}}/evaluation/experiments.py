@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import Settings
-from ..planning import pipeline_of
+from ..ingestion.planning import pipeline_of
 from .cases import QuestionSet
 from .records import EvalRecords
 from .retrieval import evaluate_retrieval
@@ -72,7 +72,7 @@ def run_experiment(
     settings: Settings, overrides: Mapping[str, Any], question_set: QuestionSet
 ) -> tuple[EvalRun, int]:
     """Evaluate one configuration, building its index first if it needs one; save the run."""
-    from ..ingest import run_ingest
+    from ..ingestion.pipeline import run_ingest
 
     tuned = configured(settings, overrides)
     if tuned.collection != settings.collection:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..answers import cited_numbers
-from ..feedback import Bar, FeedbackStore, RatedAnswer
+from ..feedback.sharing import Bar, RatedAnswer
+from ..feedback.store import FeedbackStore
 from .cases import CaseError, load_cases
 from .scoring import normalise
 

@@ -5,7 +5,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..feedback import FeedbackStore, eval_results, eval_runs, inserted_id
+from ..feedback.schema import eval_results, eval_runs, inserted_id
+from ..feedback.store import FeedbackStore
 from .runner import EvalRun
 
 RUNS_SEARCHED = 200  # for the last run of one configuration among other experiments' runs

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import Settings
-from ..planning import pipeline_of
+from ..ingestion.planning import pipeline_of
 from .cases import QuestionSet
 from .runner import EvalRun, run_eval
 from .scoring import DEPTH
@@ -29,7 +29,7 @@ def retrieval_config(settings: Settings) -> dict[str, Any]:
 def evaluate_retrieval(
     settings: Settings, question_set: QuestionSet, progress: Callable[[int], None] | None = None
 ) -> EvalRun:
-    from ..engine import QueryEngine  # loads the embedding model
+    from ..answering.engine import QueryEngine  # loads the embedding model
 
     engine = QueryEngine(settings.model_copy(update={"top_k": max(DEPTH, settings.top_k)}))
     engine.retrieve("warm-up")  # the first query pays for connections and checks: not measured

@@ -21,12 +21,13 @@ import gradio as gr
 from fastapi import FastAPI
 from gradio.components.chatbot import ExampleMessage
 
+from ..answering.engine import QueryEngine
 from ..answers import QuestionError
 from ..config import Settings
-from ..embeddings import use_model_threads
-from ..engine import QueryEngine
-from ..feedback import Bar, FeedbackStore
-from ..redaction import describe, describe_fully
+from ..feedback.sharing import Bar
+from ..feedback.store import FeedbackStore
+from ..index.embeddings import use_model_threads
+from ..security.redaction import describe, describe_fully
 from .accounts import ClientAddressMiddleware, Login
 from .health import add_health_routes
 from .limits import RateLimit

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from ..redaction import describe
+from ..security.redaction import describe
 
 log = logging.getLogger(__name__)
 

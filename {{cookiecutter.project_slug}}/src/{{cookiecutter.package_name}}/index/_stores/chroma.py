@@ -1,0 +1,316 @@
+"""Chroma: the project's own Chroma server for ``data_dir`` by default (see ``chroma_server``), a Chroma
+server elsewhere when ``RAG_CHROMA_URL`` is set, or, with ``RAG_CHROMA_MODE=embedded``, the files opened
+in this process (one process only: a notebook, a script, the tests).
+"""
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Include, Where
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
+
+from ..config import Settings
+from ..security.private_files import private_dir
+from .chroma_server import server_url
+from .keywords import KeywordIndex, row_of
+from .store_base import (
+    EmbeddingRecord,
+    RecordsEmbedding,
+    StoredDocument,
+    connect_with_retries,
+    stored_documents,
+)
+
+if TYPE_CHECKING:
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import BaseNode, NodeWithScore
+    from llama_index.core.vector_stores.types import VectorStoreQueryMode
+
+    from .chroma_vectors import ChromaVectors
+
+PAGE = 5000
+# Every write gives the collection a new revision (in its metadata). A keyword index records the
+# revision it holds: a process that only reads (the UI on another machine) fills its index again from
+# the collection when the revisions differ, checking at most every REVISION_CHECK_S seconds; a process
+# that writes keeps its index current if it was current before the write. (Two writers on different
+# machines at the same moment may leave one of their own indexes short of the other's write until
+# the next write; a reader's index is never left so.)
+REVISION_KEY = "revision"
+REVISION_CHECK_S = 10.0
+# Keyword hits repeat from question to question: their chunks are read from the collection once per
+# revision. A chunk id names its document's content and its place in it, so only a re-chunking run
+# (same content, other chunk sizes) changes a kept chunk's text: shown for up to REVISION_CHECK_S.
+KEPT_KEYWORD_HITS = 4096
+Result = TypeVar("Result")
+
+
+class FollowedCollection:
+    """The project's collection, followed by its name.
+
+    A full refresh deletes the collection and creates a new one under the same name (the only way
+    to change the size of its vectors). A process that holds the old one (the UI, an evaluation, a
+    task of another run) would get "Collection ... does not exist" from then on, until restarted: here
+    a call that finds its collection gone opens the one now under that name and runs again.
+    """
+
+    def __init__(self, open_collection: Callable[[], Collection]) -> None:
+        self._open = open_collection
+        self._current = open_collection()
+
+    @property
+    def metadata(self) -> Mapping[str, Any] | None:
+        return self._current.metadata
+
+    # The calls the store and LlamaIndex's ChromaVectorStore make.
+    def count(self) -> int:
+        return self._followed(lambda collection: collection.count())
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._followed(lambda collection: collection.get(*args, **kwargs))
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self._followed(lambda collection: collection.query(*args, **kwargs))
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.add(*args, **kwargs))
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.delete(*args, **kwargs))
+
+    def modify(self, *args: Any, **kwargs: Any) -> None:
+        self._followed(lambda collection: collection.modify(*args, **kwargs))
+
+    def reopen(self) -> None:
+        self._current = self._open()
+
+    def _followed(self, call: Callable[[Collection], Result]) -> Result:
+        try:
+            return call(self._current)
+        except NotFoundError:
+            self.reopen()
+            return call(self._current)
+
+
+class ChromaStore(RecordsEmbedding):
+    backend = "Chroma"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._name = settings.collection
+        self._client = _client(settings)
+        self._collection = FollowedCollection(self._open_collection)
+        self._keywords_checked = -math.inf
+        self._keywords_lock = threading.Lock()
+        self._hit_nodes: dict[str, BaseNode] = {}  # keyword hits' chunks, by id (see above)
+        self._hit_nodes_revision: str | None = None
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """The keyword index beside the collection (see ``keywords``), kept whether or not
+        ``hybrid_search`` is on, so turning it on needs no new ingestion."""
+        private_dir(self._settings.data_dir)
+        return KeywordIndex(self._settings.data_dir / f"keywords-{self._name}.db")
+
+    @cached_property
+    def vector_store(self) -> "ChromaVectors":
+        # Imported on first use: reading what is stored (planning a run) needs Chroma only.
+        from .chroma_vectors import ChromaVectors
+
+        return ChromaVectors(chroma_collection=self._collection)
+
+    def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
+        # LlamaIndex reports exp(-distance), and the collection's distance is the cosine distance.
+        return 1 + math.log(hit.score) if hit.score else None
+
+    @property
+    def query_modes(self) -> tuple["VectorStoreQueryMode", ...]:
+        from llama_index.core.vector_stores.types import VectorStoreQueryMode
+
+        return (VectorStoreQueryMode.DEFAULT,)  # keywords come from keyword_retrievers
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list["BaseRetriever"]:
+        if not self._settings.hybrid_search:
+            return []
+        from .keyword_retriever import KeywordRetriever
+
+        return [KeywordRetriever(self.search_keywords, self.keyword_hit_nodes, access, limit)]
+
+    def search_keywords(
+        self, question: str, access: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """The keyword index's best chunk ids for ``question``, with their scores, once the index
+        follows what other processes wrote."""
+        self._refresh_keywords()
+        return self.keywords.search(question, access, limit)
+
+    def keyword_hit_nodes(self, ids: Sequence[str]) -> list["BaseNode"]:
+        """The chunks of ``ids`` that the collection holds, in that order."""
+        kept = self._hit_nodes
+        missing = [i for i in ids if i not in kept]
+        read: dict[str, BaseNode] = {}
+        if missing:
+            read = {node.node_id: node for node in self.vector_store.get_nodes(missing)}
+            with self._keywords_lock:
+                if kept is self._hit_nodes:  # not forgotten meanwhile (a write, a new revision)
+                    if len(kept) + len(read) <= KEPT_KEYWORD_HITS:
+                        kept.update(read)
+                    else:
+                        self._hit_nodes = read
+        nodes = (kept.get(i) or read.get(i) for i in ids)
+        return [node for node in nodes if node is not None]
+
+    def _refresh_keywords(self) -> None:
+        """Fill the keyword index from the collection when another process changed it, and forget
+        the chunks read at an earlier revision."""
+        with self._keywords_lock:
+            if time.monotonic() - self._keywords_checked < REVISION_CHECK_S:
+                return
+            revision = self._revision()
+            if self.keywords.revision != revision:
+                self.keywords.fill(self._all_rows())
+                self.keywords.revision = revision
+            if self._hit_nodes_revision != revision:
+                self._hit_nodes, self._hit_nodes_revision = {}, revision
+            self._keywords_checked = time.monotonic()
+
+    def documents(self) -> dict[str, StoredDocument]:
+        return stored_documents(self._all_metadata())
+
+    def _read_embedding_record(self) -> EmbeddingRecord | None:
+        meta = self._collection.metadata or {}
+        return meta if "dimensions" in meta else None
+
+    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
+        self._set_metadata(embedding_model=model_name, dimensions=dimensions)
+
+    def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
+        before = self._revision_before_write()
+        self.keywords.replace(documents)  # first: a run that dies next writes them again
+        self._delete_vectors(list(documents))
+        nodes = [node for chunks in documents.values() for node in chunks]
+        if nodes:
+            self.vector_store.add(nodes)  # LlamaIndex splits it to Chroma's largest batch
+        self._new_revision(before)
+
+    def delete_documents(self, document_ids: Iterable[str]) -> None:
+        before = self._revision_before_write()
+        ids = list(document_ids)
+        self._delete_vectors(ids)
+        self.keywords.delete(ids)
+        self._new_revision(before)
+
+    def _revision(self) -> str:
+        """The collection's revision; "" for one never written since revisions exist."""
+        return str(self._metadata().get(REVISION_KEY, ""))
+
+    def _revision_before_write(self) -> dict[str, object]:
+        """The collection's metadata before a write: its revision, and what the write keeps."""
+        metadata = self._metadata()
+        new = REVISION_KEY not in metadata and self.keywords.revision is None
+        if new and self.keywords.count() == 0 and self.count() == 0:  # both new, both empty
+            self.keywords.revision = ""
+        return metadata
+
+    def _new_revision(self, before: dict[str, object]) -> None:
+        revision = uuid.uuid4().hex
+        self._modify_metadata(before, **{REVISION_KEY: revision})
+        # An index that was current before the write holds the write too.
+        if self.keywords.revision == str(before.get(REVISION_KEY, "")):
+            self.keywords.revision = revision
+        self._forget_hit_nodes()
+
+    def _forget_hit_nodes(self) -> None:
+        with self._keywords_lock:
+            self._hit_nodes, self._hit_nodes_revision = {}, None
+
+    def _metadata(self) -> dict[str, object]:
+        """The collection's metadata as the server has it now (a Collection object caches it);
+        opened as ``__init__`` opens it, so that a full refresh in another process, between its delete
+        and its create, is no error here."""
+        return dict(self._open_collection().metadata or {})
+
+    def _set_metadata(self, **values: str | int) -> None:
+        self._modify_metadata(self._metadata(), **values)
+
+    def _modify_metadata(self, current: Mapping[str, object], **values: str | int) -> None:
+        # modify() replaces the whole mapping; Chroma refuses changes to its own hnsw: keys.
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
+        self._collection.modify(metadata={**kept, **values})
+
+    def _delete_vectors(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), PAGE):
+            # mypy cannot narrow the "$in" key to Chroma's Literal type inside the union
+            where = cast(Where, {"document_id": {"$in": ids[start : start + PAGE]}})
+            self._collection.delete(where=where)
+
+    def clear(self) -> None:
+        self._client.delete_collection(self._name)
+        self._collection.reopen()
+        self.keywords.fill([])
+        self.keywords.revision = ""  # current: empty, as the new collection
+        self._forget_hit_nodes()
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def _open_collection(self) -> Collection:
+        return self._client.get_or_create_collection(
+            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    def _all_metadata(self) -> Iterable[Mapping[str, object]]:
+        return (meta for _, _, meta in self._all_chunks(with_text=False))
+
+    def _all_rows(self) -> Iterable[tuple[str, str, str, str, str, str]]:
+        return (row_of(i, text, meta) for i, text, meta in self._all_chunks(with_text=True))
+
+    def _all_chunks(self, with_text: bool) -> Iterable[tuple[str, str, Mapping[str, object]]]:
+        """Every chunk's id, text (when asked for) and metadata, a page at a time."""
+        offset = 0
+        while True:
+            include: Include = ["metadatas", "documents"] if with_text else ["metadatas"]
+            page = self._collection.get(include=include, limit=PAGE, offset=offset)
+            metadatas = page["metadatas"] or []
+            texts = page["documents"] or [""] * len(metadatas)
+            for node_id, text, meta in zip(page["ids"], texts, metadatas, strict=True):
+                if meta:
+                    yield node_id, text or "", meta
+            if len(metadatas) < PAGE:
+                return
+            offset += PAGE
+
+
+def open_store(settings: Settings) -> ChromaStore:
+    return ChromaStore(settings)
+
+
+def _client(settings: Settings) -> chromadb.ClientAPI:
+    telemetry_off = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url and settings.chroma_mode == "embedded":
+        private_dir(settings.data_dir)
+        settings.chroma_path.mkdir(exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
+    server = settings.chroma_url or server_url(
+        settings.data_dir, settings.chroma_server_idle_minutes
+    )
+    url = urlparse(server)
+
+    def connect() -> chromadb.ClientAPI:
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=telemetry_off,
+        )
+
+    # The client checks the server at once and raises ValueError when it cannot reach it.
+    return connect_with_retries(connect, "Chroma server", server, (ValueError,))

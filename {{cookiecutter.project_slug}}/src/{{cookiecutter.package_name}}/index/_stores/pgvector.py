@@ -1,0 +1,202 @@
+"""PostgreSQL with pgvector: one table of chunks with an HNSW index (cosine), created on first use.
+
+With ``RAG_HYBRID_SEARCH=true`` the table also holds a full-text column, and each question retrieves by
+vector and by PostgreSQL full-text search. The feedback tables live in the same database by default.
+"""
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import psycopg
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore
+from llama_index.core.vector_stores.types import VectorStoreQueryMode
+from llama_index.core.vector_stores.utils import node_to_metadata_dict
+from llama_index.vector_stores.postgres import PGVectorStore
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ..config import Settings, postgres_url
+from .store_base import (
+    EmbeddingRecord,
+    RecordsEmbedding,
+    StoredDocument,
+    connect_with_retries,
+    stored_documents,
+)
+
+HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_dist_method": "vector_cosine_ops"}
+
+
+class PgVectorStore(RecordsEmbedding):
+    backend = "pgvector"
+    mismatch_hint = "Set RAG_EMBEDDING_DIMENSIONS={dimensions} too."
+
+    def __init__(self, settings: Settings) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", settings.collection):
+            raise ValueError(
+                f"collection {settings.collection!r} must be lowercase letters, digits and "
+                "underscores: it names a PostgreSQL table"
+            )
+        self._settings = settings
+        self._url = make_url(postgres_url(settings.database_url.get_secret_value()))
+        # Client-side binding: LlamaIndex's store sends `SET ... = :value`, which server-side binding refuses.
+        self._engine = create_engine(
+            self._url, connect_args={"cursor_factory": psycopg.ClientCursor}, pool_pre_ping=True
+        )
+        self._wait_for_server()
+        self.table = f"data_{settings.collection}"  # the name LlamaIndex gives the table
+        self._vector_store = self._open_vector_store()
+
+    @property
+    def vector_store(self) -> PGVectorStore:
+        # Checked here, on the query path, so that a full refresh (clear) can still open the store.
+        if self._settings.hybrid_search and not self._has_column("text_search_tsv"):
+            raise RuntimeError(
+                f"Hybrid search needs a full-text column that table {self.table} lacks: rebuild it "
+                "with a full refresh (`ingest --full-refresh`, or ingest_docs with full_refresh=true)."
+            )
+        return self._vector_store
+
+    def similarity(self, hit: NodeWithScore, query_vector: Sequence[float]) -> float | None:
+        return hit.score  # LlamaIndex reports 1 - cosine distance for vector search
+
+    @property
+    def query_modes(self) -> tuple[VectorStoreQueryMode, ...]:
+        # Two ranked lists, fused by rank: LlamaIndex's own hybrid mode only concatenates them.
+        if self._settings.hybrid_search:
+            return (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.SPARSE)
+        return (VectorStoreQueryMode.DEFAULT,)
+
+    def keyword_retrievers(self, access: Sequence[str], limit: int) -> list[BaseRetriever]:
+        return []  # keywords are a query mode of the backend itself
+
+    def documents(self) -> dict[str, StoredDocument]:
+        query = text(
+            "SELECT metadata_->>'document_id' AS document_id, metadata_->>'content_hash' AS content_hash, "
+            f"metadata_->>'source' AS source, metadata_->>'chunk_count' AS chunk_count, "
+            f"metadata_->>'pipeline' AS pipeline FROM {self.table}"
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return stored_documents(dict(row) for row in rows)
+
+    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
+        note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
+        with self._engine.begin() as connection:
+            connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
+
+    def _unrecorded_dimensions(self) -> int | None:
+        return self._column_dimensions()  # the table's vector column is sized already
+
+    def replace_documents(self, documents: Mapping[str, Sequence[BaseNode]]) -> None:
+        # One transaction: readers see the old chunks or the new ones, never a mix or nothing.
+        nodes = [node for chunks in documents.values() for node in chunks]
+        with self._engine.begin() as connection:
+            connection.execute(
+                text(f"DELETE FROM {self.table} WHERE metadata_->>'document_id' = ANY(:ids)"),
+                {"ids": list(documents)},
+            )
+            if nodes:
+                connection.execute(
+                    text(
+                        f"INSERT INTO {self.table} (node_id, text, metadata_, embedding) "
+                        "VALUES (:node_id, :text, CAST(:metadata AS jsonb), CAST(:embedding AS vector))"
+                    ),
+                    [_row(node) for node in nodes],
+                )
+
+    def delete_documents(self, document_ids: Iterable[str]) -> None:
+        ids = list(document_ids)
+        if ids:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    text(f"DELETE FROM {self.table} WHERE metadata_->>'document_id' = ANY(:ids)"),
+                    {"ids": ids},
+                )
+
+    def clear(self) -> None:
+        """Drop the table, so a full refresh can also change the embedding size or turn on hybrid search."""
+        with self._engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+        self._vector_store = self._open_vector_store()
+
+    def count(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
+
+    def ping(self) -> None:
+        # Not count(*): that reads the whole table, for every probe.
+        with self._engine.connect() as connection:
+            connection.execute(text(f"SELECT 1 FROM {self.table} LIMIT 1"))
+
+    def _open_vector_store(self) -> PGVectorStore:
+        store = PGVectorStore(
+            engine=self._engine,
+            async_engine=create_async_engine(self._url),
+            table_name=self._settings.collection,
+            embed_dim=self._settings.embedding_dimensions,
+            hybrid_search=self._settings.hybrid_search,
+            text_search_config=self._settings.text_search_config,
+            use_jsonb=True,
+            hnsw_kwargs=dict(HNSW),
+            initialization_fail_on_error=True,
+        )
+        store._initialize()  # creates the extension, table and indexes now, not on the first query
+        return store
+
+    def _wait_for_server(self) -> None:
+        def connect() -> None:
+            with self._engine.connect():
+                pass
+
+        where = self._url.render_as_string(hide_password=True)
+        connect_with_retries(connect, "PostgreSQL", where, (OperationalError,))
+
+    def _read_embedding_record(self) -> EmbeddingRecord | None:
+        with self._engine.connect() as connection:
+            note = connection.execute(
+                text("SELECT obj_description(to_regclass(:table), 'pg_class')"),
+                {"table": self.table},
+            ).scalar()
+        return json.loads(note) if note else None
+
+    def _column_dimensions(self) -> int | None:
+        with self._engine.connect() as connection:
+            column_type = connection.execute(
+                text(
+                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                    "WHERE attrelid = to_regclass(:table) AND attname = 'embedding'"
+                ),
+                {"table": self.table},
+            ).scalar()
+        found = re.search(r"\((\d+)\)", column_type or "")
+        return int(found.group(1)) if found else None
+
+    def _has_column(self, name: str) -> bool:
+        with self._engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:table) "
+                        "AND attname = :name AND NOT attisdropped"
+                    ),
+                    {"table": self.table, "name": name},
+                ).first()
+            )
+
+
+def open_store(settings: Settings) -> PgVectorStore:
+    return PgVectorStore(settings)
+
+
+def _row(node: BaseNode) -> dict[str, str]:
+    return {
+        "node_id": node.node_id,
+        "text": node.get_content(metadata_mode=MetadataMode.NONE),
+        "metadata": json.dumps(node_to_metadata_dict(node, remove_text=True, flat_metadata=False)),
+        "embedding": json.dumps(node.get_embedding()),
+    }

@@ -1,1 +1,0 @@
-"""Retrieval: candidates from the vector store, then the ranking rules that order them."""
