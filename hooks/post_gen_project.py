@@ -47,6 +47,7 @@ def remove_language_model_files() -> None:
             PACKAGE_DIR / "feedback" / "verified.py",
             PACKAGE_DIR / "answering" / "deadlines.py",
             PACKAGE_DIR / "answering" / "prompts.py",
+            PACKAGE_DIR / "answering" / "tokens.py",
             PACKAGE_DIR / "evaluation" / "answer_quality.py",
             PROJECT / "tests" / "feedback" / "test_verified.py",
             PROJECT / "tests" / "evaluation" / "test_answer_quality.py",

@@ -9,7 +9,8 @@ question gets one back at once) and withdraws those whose ratings turned negativ
 **usage_report**
 {%- endif %}
 logs and returns what happened over the last `report_days` days: questions, how they were answered,
-ratings, latency, and the questions whose answers were rated not helpful (where the docs fall short).
+ratings, latency by stage, tokens and cost, the documents cited most, and the questions whose answers
+were rated not helpful (where the docs fall short).
 **rank_sources** counts, per document, the helpful and unhelpful answers that cited it: retrieval
 raises the first a little and lowers the second a little (bounded), beside a maintainer's pins and hides.
 """

@@ -1,9 +1,10 @@
+import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.answers import Answer, Source
+from {{ cookiecutter.package_name }}.answers import Answer, Source, Trace
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Account, Settings
 from {{ cookiecutter.package_name }}.feedback.sharing import Bar
@@ -77,6 +78,28 @@ def test_a_maintainer_reviews_approves_and_rejects_answers(settings: Settings) -
     assert feedback.recent_good_questions() == []
     missing = runner.invoke(app, ["approve", "999"])
     assert missing.exit_code == 2 and "no interaction with id 999" in missing.output
+
+
+def test_report_prints_a_periods_figures_as_text_or_json(settings: Settings) -> None:
+    runner = CliRunner()
+    empty = runner.invoke(app, ["report"])
+    assert empty.exit_code == 0 and "no questions yet" in empty.output
+    store = FeedbackStore(settings.feedback_url)
+    source = Source(1, "Guide", "guide.md", "", "Text.", "Text.", 0.9, "local:guide.md", "public")
+    answered = Answer("How?", "Use it [1].", [source], "llm", "m", None, 200)
+    answered.trace = Trace({"embed": 5.0, "llm_total": 150.0}, 900, 100, price=(1.0, 2.0))
+    store.record_rating(store.record_interaction(answered), 1)
+
+    text = runner.invoke(app, ["report", "--since", "1d"])
+    assert text.exit_code == 0, text.output
+    assert "1 questions (llm 1)" in text.output and "cited: local:guide.md (1)" in text.output
+    as_json = runner.invoke(app, ["report", "--since", "1h", "--format", "json"])
+    figures = json.loads(as_json.output)
+    assert (figures["questions"], figures["helpful_rate"]) == (1, 1.0)
+    assert figures["cost"] == pytest.approx(0.0011)
+    assert figures["stage_ms"]["llm_total"] == {"p50": 150.0, "p95": 150.0}
+    bad = runner.invoke(app, ["report", "--since", "last tuesday"])
+    assert bad.exit_code == 2 and "neither a period" in bad.output
 
 
 def test_hash_password_prints_a_hash_the_settings_take(settings: Settings) -> None:

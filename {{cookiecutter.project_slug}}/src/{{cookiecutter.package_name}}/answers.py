@@ -4,6 +4,7 @@ heavy, so a front end can check a question before it loads a model."""
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +45,47 @@ class Source:
 
 
 @dataclass
+class Trace:
+    """How an answer was made: how long each stage took, and the language model's tokens and what
+    they cost. A stage that did not run is absent; one that ran twice is added up."""
+
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_reported: bool = True  # False once any call's tokens were counted here, not reported
+    # US dollars per million prompt and completion tokens of the model; None: not in the price table.
+    price: tuple[float, float] | None = (0.0, 0.0)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.since(name, started)
+
+    def since(self, name: str, started: float) -> None:
+        """Stage ``name`` ran from ``started`` (``time.perf_counter()``) until now."""
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.stages_ms[name] = round(self.stages_ms.get(name, 0.0) + elapsed_ms, 3)
+
+    def add_tokens(self, prompt: int, completion: int, reported: bool) -> None:
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.tokens_reported = self.tokens_reported and reported
+
+    @property
+    def cost(self) -> float | None:
+        """The estimated cost in US dollars: zero without tokens, None when the price is unknown."""
+        if not (self.prompt_tokens or self.completion_tokens):
+            return 0.0
+        if self.price is None:
+            return None
+        per_prompt, per_completion = self.price
+        return (self.prompt_tokens * per_prompt + self.completion_tokens * per_completion) / 1e6
+
+
+@dataclass
 class Answer:
     question: str
     text: str
@@ -54,6 +96,7 @@ class Answer:
     latency_ms: int
     verified_from: int | None = None  # the interaction whose verified answer was reused
     complete: bool = True  # False when the language model stopped mid-answer: never promoted
+    trace: Trace = field(default_factory=Trace)
 
 
 @dataclass
@@ -70,6 +113,7 @@ class AnswerStream:
     verified_from: int | None = None
     text: str = ""
     complete: bool = True  # set False by whoever produces the pieces, if they stop short
+    trace: Trace = field(default_factory=Trace)
 
     def __iter__(self) -> Iterator[str]:
         for piece in self.pieces:
@@ -90,6 +134,7 @@ class AnswerStream:
             latency_ms,
             self.verified_from,
             self.complete,
+            self.trace,
         )
 
 

@@ -1,5 +1,6 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import {% if cookiecutter.llm != "none" %}TYPE_CHECKING, {% endif %}Annotated
 
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
 console = Console()
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 PROGRESS_COLUMNS = (
     TextColumn("{task.description}"),
     BarColumn(),
@@ -306,6 +314,35 @@ def reject(interaction_id: Annotated[int, typer.Argument(help="As ``review`` lis
     """Never show or reuse an answer, however it is rated."""
     _review(interaction_id, "reject")
     console.print(f"rejected answer {interaction_id}")
+
+
+@app.command()
+def report(
+    since: Annotated[
+        str, typer.Option(help="A period back from now (7d, 24h, 30m) or a date (2026-11-01).")
+    ] = "7d",
+    output: Annotated[
+        ReportFormat, typer.Option("--format", help="json: one object, for your monitoring.")
+    ] = ReportFormat.text,
+) -> None:
+    """What people asked and how it went: questions per day and how they were answered, ratings,
+    latency by stage, tokens and cost, and the documents answers cite most."""
+    import json
+    from dataclasses import asdict
+
+    from .feedback.store import FeedbackStore
+    from .feedback.usage import period_start
+
+    try:
+        start = period_start(since)
+    except ValueError as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+    usage = FeedbackStore(Settings().feedback_url).usage(start)
+    if output == ReportFormat.json:
+        typer.echo(json.dumps(asdict(usage), indent=2))
+    else:
+        console.out(printable(usage.as_text()), highlight=False)
 
 
 @app.command("hash-password")

@@ -153,6 +153,16 @@ class Settings(BaseSettings):
         description="`eval --judge`: the model that grades answers (unset: llm_model), on the same "
         "server. A larger model than the one that answers grades more reliably.",
     )
+    # Each answer's trace holds its tokens and their estimated cost. A model missing here has an
+    # unknown cost, never a zero one.
+    llm_prices: dict[str, tuple[float, float]] = Field(
+{%- if cookiecutter.llm == "openai" %}
+        {"gpt-4o-mini": (0.15, 0.60)},
+{%- else %}
+        {"llama3.2": (0.0, 0.0)},  # a model on a server of your own costs nothing per token
+{%- endif %}
+        description="US dollars per million prompt and completion tokens, by model.",
+    )
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50, description="Chunks an answer is given and shows.")
 {%- if cookiecutter.embeddings == "local" %}

@@ -83,6 +83,18 @@ def test_without_a_language_model_the_answer_is_passages_saying_why_in_plain_wor
     assert answer.text.count(answer.sources[0].text) == 1
 
 
+def test_a_passages_answer_is_traced_stage_by_stage(engine: QueryEngine) -> None:
+    answer = engine.ask("How do I add my own documents?")
+    stages = answer.trace.stages_ms
+    assert {"embed", "fuse_and_rank"} <= set(stages)
+    assert any(stage.endswith("_search") for stage in stages)  # dense, keyword or hybrid
+    assert "condense" not in stages  # no conversation to read it in
+    assert all(ms >= 0 for ms in stages.values())
+    assert sum(stages.values()) <= answer.latency_ms + 1  # parts of the answer's own time
+    trace = answer.trace
+    assert (trace.prompt_tokens, trace.completion_tokens, trace.cost) == (0, 0, 0.0)
+
+
 {%- if cookiecutter.embeddings == "local" %}
 
 
@@ -148,6 +160,9 @@ def test_a_real_language_model_streams_an_answer(
     assert (answer.mode, answer.model, answer.notice) == ("llm", model, None)
     assert len(pieces) > 1 and "".join(pieces) == answer.text  # streamed, piece by piece
     assert len(answer.text.split()) >= 5 and answer.sources
+    # Its tokens, as the server reports them or as counted here, and its stages, timed.
+    assert answer.trace.prompt_tokens > 0 and answer.trace.completion_tokens > 0
+    assert answer.trace.stages_ms["llm_total"] >= answer.trace.stages_ms["llm_first_token"] > 0
     # A follow-up is rewritten by the model into a question that stands on its own.
     follow_up = engine.ask("Does it also read PDF files?", [(answer.question, answer.text)])
     assert follow_up.question != "Does it also read PDF files?" and follow_up.mode == "llm"
@@ -260,6 +275,84 @@ def test_sources_reach_the_model_quoted_as_data_and_no_secret_does(sample_index:
     (sent,) = RephrasingServer.requests  # the answer's request: its reply is not a stream
     assert '<source number="1"' in sent["messages"][-1]["content"]
     assert key not in json.dumps(sent) and str(settings.feedback_url) not in json.dumps(sent)
+
+
+class StreamingServer(BaseHTTPRequestHandler):
+    """An LLM server that streams its answer in pieces. With ``usage`` set, it ends as OpenAI's API
+    does when the request asks for it: one more chunk with the call's token counts."""
+
+    pieces = ("Add the folder ", "with `ingest` ", "[1].")
+    usage: ClassVar[dict[str, int] | None] = None
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(request)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in self.pieces:
+            self.send_chunk([{"index": 0, "delta": {"role": "assistant", "content": piece}}])
+        self.send_chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        if self.usage and request.get("stream_options", {}).get("include_usage"):
+            total = sum(self.usage.values())
+            self.send_chunk([], usage={**self.usage, "total_tokens": total})
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def send_chunk(self, choices: list[dict[str, Any]], **extra: Any) -> None:
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+        body = json.dumps({**chunk, "choices": choices, **extra})
+        self.wfile.write(f"data: {body}\n\n".encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_answer_is_traced_with_its_stages_tokens_and_cost(sample_index: Settings) -> None:
+    StreamingServer.usage = {"prompt_tokens": 900, "completion_tokens": 100}
+    prices = {"gpt-4o-mini": (1.0, 2.0)}  # US dollars per million tokens
+    with stub_llm(
+        sample_index, StreamingServer, llm_model="gpt-4o-mini", llm_prices=prices
+    ) as settings:
+        answer = QueryEngine(settings).ask("How do I add my own documents?")
+    assert (answer.mode, answer.text) == ("llm", "".join(StreamingServer.pieces))
+    assert StreamingServer.requests[-1]["stream_options"] == {"include_usage": True}
+    trace = answer.trace
+    assert {"embed", "fuse_and_rank", "verified_match", "llm_first_token", "llm_total"} <= set(
+        trace.stages_ms
+    )
+    assert trace.stages_ms["llm_first_token"] <= trace.stages_ms["llm_total"]
+    assert (trace.prompt_tokens, trace.completion_tokens, trace.tokens_reported) == (900, 100, True)
+    assert trace.cost == pytest.approx((900 * 1.0 + 100 * 2.0) / 1e6)
+
+
+def test_tokens_a_server_does_not_report_are_counted_and_an_unpriced_model_costs_unknown(
+    sample_index: Settings,
+) -> None:
+    from {{ cookiecutter.package_name }}.answering.tokens import counted
+    from {{ cookiecutter.package_name }}.feedback.schema import interactions
+    from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
+
+    StreamingServer.usage = None
+    with stub_llm(sample_index, StreamingServer, llm_model="gpt-4o", llm_prices={}) as settings:
+        answer = QueryEngine(settings).ask("How do I add my own documents?")
+    trace = answer.trace
+    assert trace.tokens_reported is False
+    assert trace.completion_tokens == counted("".join(StreamingServer.pieces))
+    assert trace.prompt_tokens > counted(answer.sources[0].text)  # the sources are in the prompt
+    assert trace.cost is None  # unknown, not free
+
+    feedback = FeedbackStore(settings.feedback_url)
+    stored_id = feedback.record_interaction(answer)
+    with feedback.engine.connect() as connection:
+        row = connection.execute(interactions.select().where(interactions.c.id == stored_id)).one()
+    assert (row.prompt_tokens, row.completion_tokens, row.cost) == (
+        trace.prompt_tokens,
+        trace.completion_tokens,
+        None,
+    )
+    assert row.trace["stages_ms"] == pytest.approx(trace.stages_ms)
+    assert row.trace["tokens_reported"] is False
 
 
 class SilentServer(BaseHTTPRequestHandler):

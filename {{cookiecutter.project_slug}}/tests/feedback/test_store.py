@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, inspect, select
 
-from {{ cookiecutter.package_name }}.answers import Answer, Mode, Source
+from {{ cookiecutter.package_name }}.answers import Answer, Mode, Source, Trace
 from {{ cookiecutter.package_name }}.feedback.schema import MIGRATIONS, metadata, migrate, schema_version
 from {{ cookiecutter.package_name }}.feedback.sharing import Bar
 from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
@@ -51,9 +51,36 @@ def test_a_first_release_database_is_upgraded_keeping_its_rows(tmp_path: Path) -
     store = FeedbackStore(url)
     with store.engine.connect() as connection:
         row = connection.execute(metadata.tables["interactions"].select()).one()
-    assert (row.question, row.verified_from) == ("Old question?", None)
+    assert (row.question, row.verified_from, row.trace, row.cost) == (
+        "Old question?",
+        None,
+        None,
+        None,
+    )
     store.record_rating(row.id, 1)
     assert store.recent_good_questions() == ["Old question?"]
+
+
+def test_an_answers_trace_is_stored_with_it(store: FeedbackStore) -> None:
+    interactions = metadata.tables["interactions"]
+    priced, unpriced = answer("Priced?"), answer("Unpriced?")
+    priced.trace = Trace({"embed": 3.5, "llm_total": 800.0}, 900, 100, True, price=(1.0, 2.0))
+    unpriced.trace = Trace({"embed": 4.0}, 50, 10, False, price=None)
+    ids = [store.record_interaction(a) for a in (priced, unpriced)]
+    with store.engine.connect() as connection:
+        rows = connection.execute(interactions.select().order_by(interactions.c.id)).all()
+    assert [row.id for row in rows] == ids
+    assert rows[0].trace == {
+        "stages_ms": {"embed": 3.5, "llm_total": 800.0},
+        "tokens_reported": True,
+    }
+    assert (rows[0].prompt_tokens, rows[0].completion_tokens) == (900, 100)
+    assert rows[0].cost == pytest.approx(0.0011)
+    assert (rows[1].prompt_tokens, rows[1].cost, rows[1].trace["tokens_reported"]) == (
+        50,
+        None,
+        False,
+    )
 
 
 def test_migrating_again_changes_nothing(store: FeedbackStore) -> None:
@@ -197,7 +224,37 @@ def test_usage_reports_answers_ratings_and_unhelpful_questions(store: FeedbackSt
     assert (usage.helpful, usage.not_helpful, usage.latency_ms_p50) == (1, 1, 120)
     assert usage.not_helpful_questions == [{"question": "B?", "comment": "missing page"}]
     assert "3 questions" in usage.as_text()
-    assert store.usage(since=datetime.now(UTC) + timedelta(days=1)).questions == 0
+    assert usage.helpful_rate == 0.5
+    assert usage.days == [
+        {
+            "day": datetime.now(UTC).date().isoformat(),
+            "questions": 3,
+            "answered_by": {"llm": 2, "passages": 1},
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost": 0.0,
+        }
+    ]
+    # The answers cite "Guide": the generated ones as [1], the passages by showing it.
+    assert usage.most_cited == [{"document_id": "local:guide.md", "answers": 3}]
+    later = store.usage(since=datetime.now(UTC) + timedelta(days=1))
+    assert (later.questions, later.helpful_rate, later.days, later.stage_ms) == (0, None, [], {})
+    assert later.as_text().endswith(": no questions yet")
+
+
+def test_usage_reports_latency_by_stage_tokens_and_cost(store: FeedbackStore) -> None:
+    for embed_ms, price in ((4.0, (1.0, 2.0)), (6.0, (1.0, 2.0)), (100.0, None)):
+        traced = answer("Q?")
+        traced.trace = Trace({"embed": embed_ms, "llm_total": 10 * embed_ms}, 900, 100, price=price)
+        store.record_interaction(traced)
+    store.record_interaction(answer("Untimed?"))  # no stage timed, no tokens: nothing to add
+    usage = store.usage(since=datetime.now(UTC) - timedelta(days=1))
+    assert usage.stage_ms["embed"] == {"p50": 6.0, "p95": 100.0}
+    assert usage.stage_ms["llm_total"]["p50"] == 60.0
+    assert (usage.prompt_tokens, usage.completion_tokens) == (2700, 300)
+    assert usage.cost == pytest.approx(2 * 0.0011)  # the priced answers only ...
+    assert usage.unpriced_answers == 1  # ... and the one whose cost is unknown is counted apart
+    assert "unknown for 1 answers" in usage.as_text()
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores import FilterCondition, MetadataFilter, MetadataFilters
 
-from ..answers import Answer, AnswerStream, Source, validate_question
+from ..answers import Answer, AnswerStream, Source, Trace, validate_question
 from ..config import Settings
 {%- if cookiecutter.llm != "none" %}
 from ..feedback.verified import VerifiedAnswers, VerifiedMatch
@@ -44,6 +44,9 @@ from .deadlines import Deadlined
 from .prompts import answer_messages, condense_messages, rephrase_messages
 {%- endif %}
 from .retrieval.search import ChunkSearch, Found
+{%- if cookiecutter.llm != "none" %}
+from .tokens import STREAM_USAGE, record_call, reported
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,7 @@ class QueryEngine:
         self, question: str, access: Sequence[str] | None = None
     ) -> tuple[list[Source], float | None]:
         """The sources for ``question``, and the closest chunk's similarity to it by meaning."""
-        found = self._search(question, access or self.settings.query_access)[1]
+        found = self._search(question, access or self.settings.query_access, Trace())[1]
         return self._sources(found.hits), found.best_similarity
 
     def _sources(self, hits: list[NodeWithScore]) -> list[Source]:
@@ -115,14 +118,36 @@ class QueryEngine:
         self, question: str, history: Sequence[Turn] = (), access: Sequence[str] | None = None
     ) -> AnswerStream:
         """Answer ``question``; ``history`` holds the conversation's earlier turns, oldest first, and
-        ``access`` the labels of the chunks the asker may read (default: ``query_access``)."""
+        ``access`` the labels of the chunks the asker may read (default: ``query_access``). The
+        stream's trace says how long each stage took{% if cookiecutter.llm != "none" %}, and what the language model's tokens cost{% endif %}."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
-        question = self._standalone(question, history[-HISTORY_TURNS:])
-        labels = access or self.settings.query_access
-        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question, labels)
 {%- if cookiecutter.llm != "none" %}
-        if verified := self._verified.match(query_vector, found.hits):
+        trace = Trace(price=self.settings.llm_prices.get(self.settings.llm_model))
+{%- else %}
+        trace = Trace()
+{%- endif %}
+        labels = access or self.settings.query_access
+        stream = self._stream(question, history, labels, started, trace)
+        stream.trace = trace
+        return stream
+
+    def _stream(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        labels: Sequence[str],
+        started: float,
+        trace: Trace,
+    ) -> AnswerStream:
+        if history:
+            with trace.stage("condense"):
+                question = self._standalone(question, history[-HISTORY_TURNS:]{% if cookiecutter.llm != "none" %}, trace{% endif %})
+        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question, labels, trace)
+{%- if cookiecutter.llm != "none" %}
+        with trace.stage("verified_match"):
+            verified = self._verified.match(query_vector, found.hits)
+        if verified:
             return _verified_stream(question, verified, started)
 {%- endif %}
         sources = self._sources(found.hits)
@@ -141,12 +166,13 @@ class QueryEngine:
 {%- else %}
         if self._llm is None:
             return _passages_stream(question, sources, PASSAGES_NOTICE, started)
+        generating = time.perf_counter()
         try:
             # Generated in a worker: a model that does not start answering within
             # llm_first_token_s gets the person the passages instead, and one that stalls
             # mid-answer is cut off at llm_total_s.
             pieces = Deadlined(
-                self._generate(question, sources),
+                self._generate(question, sources, trace),
                 self.settings.llm_first_token_s,
                 self.settings.llm_total_s,
             )
@@ -154,9 +180,10 @@ class QueryEngine:
         except Exception as error:  # an unreachable, refusing or silent LLM must not break it
             log.warning("the language model could not answer: %s", describe(error))
             return _passages_stream(question, sources, UNAVAILABLE_NOTICE, started)
+        trace.since("llm_first_token", generating)
         model = self.settings.llm_model
         stream = AnswerStream(question, sources, "llm", model, None, iter(()), started)
-        stream.pieces = _chain(first, pieces, stream)
+        stream.pieces = _chain(first, pieces, stream, trace, generating)
         return stream
 {%- endif %}
 
@@ -165,7 +192,7 @@ class QueryEngine:
     ) -> Answer:
         return self.stream(question, history, access).answer()
 
-    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+    def _standalone(self, question: str, history: Sequence[Turn]{% if cookiecutter.llm != "none" %}, trace: Trace{% endif %}) -> str:
         """The question as it is meant in its conversation."""
         if not history:
             return question
@@ -173,55 +200,70 @@ class QueryEngine:
 {%- if cookiecutter.llm != "none" %}
         if self._llm is None:
             return together
+        messages = condense_messages(history, question)
         try:
-            reply = self._llm.chat(condense_messages(history, question))
+            reply = self._llm.chat(messages)
             rewritten = str(reply.message.content or "").strip()
         except Exception as error:
             log.warning("could not rewrite a follow-up question: %s", describe(error))
             return together
+        record_call(trace, messages, rewritten, reported(reply.additional_kwargs))
         return rewritten[: self.settings.max_question_chars] or together
 {%- else %}
         return together
 {%- endif %}
 
-    def _search(self, question: str, access: Sequence[str]) -> tuple[list[float], Found]:
-        query_vector = self._embed.get_query_embedding(question)
+    def _search(
+        self, question: str, access: Sequence[str], trace: Trace
+    ) -> tuple[list[float], Found]:
+        with trace.stage("embed"):
+            query_vector = self._embed.get_query_embedding(question)
         if not self._embedding_checked:
             self._store.check_embedding(self._embed.model_name, len(query_vector))
             # An empty store names no model yet: check again once something is stored.
             self._embedding_checked = self._store.count() > 0
 {%- if cookiecutter.llm != "none" %}
-        rephrasings = [
-            QueryBundle(text, embedding=self._embed.get_query_embedding(text))
-            for text in self._rephrase(question)
-        ]
+        rephrasings = []
+        for text in self._rephrase(question, trace):
+            with trace.stage("embed"):
+                vector = self._embed.get_query_embedding(text)
+            rephrasings.append(QueryBundle(text, embedding=vector))
         bundle = QueryBundle(question, embedding=query_vector)
-        return query_vector, self._chunks.retrieve(bundle, *rephrasings, access=access)
+        return query_vector, self._chunks.retrieve(bundle, *rephrasings, access=access, trace=trace)
 {%- else %}
         bundle = QueryBundle(question, embedding=query_vector)
-        return query_vector, self._chunks.retrieve(bundle, access=access)
+        return query_vector, self._chunks.retrieve(bundle, access=access, trace=trace)
 {%- endif %}
 {%- if cookiecutter.llm != "none" %}
 
-    def _rephrase(self, question: str) -> list[str]:
+    def _rephrase(self, question: str, trace: Trace) -> list[str]:
         """Other ways to search for ``question`` (``RAG_MULTI_QUERY`` of them), as Ask Astro does:
         a manual's words often differ from the asker's. None without a model, or when it fails."""
         count = self.settings.multi_query
         if not count or self._llm is None:
             return []
+        messages = rephrase_messages(question, count)
         try:
-            reply = str(self._llm.chat(rephrase_messages(question, count)).message.content or "")
+            with trace.stage("rephrase"):
+                response = self._llm.chat(messages)
         except Exception as error:
             log.warning("could not rephrase a question: %s", describe(error))
             return []
+        reply = str(response.message.content or "")
+        record_call(trace, messages, reply, reported(response.additional_kwargs))
         return rephrasings(reply, question, count, self.settings.max_question_chars)
 
-    def _generate(self, question: str, sources: list[Source]) -> Iterator[str]:
+    def _generate(self, question: str, sources: list[Source], trace: Trace) -> Iterator[str]:
+        """The answer's pieces; its tokens go to ``trace`` once the model has finished."""
         assert self._llm is not None
         messages = answer_messages(self.settings.project_name, question, sources)
-        for response in self._llm.stream_chat(messages):
+        text, usage = "", None
+        for response in self._llm.stream_chat(messages, **STREAM_USAGE):
+            usage = reported(response.additional_kwargs) or usage
             if response.delta:
+                text += response.delta
                 yield response.delta
+        record_call(trace, messages, text, usage)
 
 
 def language_model(settings: Settings) -> LLM | None:
@@ -271,7 +313,9 @@ def rephrasings(reply: str, question: str, count: int, max_chars: int) -> list[s
     return found[:count]
 
 
-def _chain(first: str, rest: Iterator[str], stream: AnswerStream) -> Iterator[str]:
+def _chain(
+    first: str, rest: Iterator[str], stream: AnswerStream, trace: Trace, generating: float
+) -> Iterator[str]:
     """The pieces of an answer; one the model stops short marks its stream incomplete."""
     if first:
         yield first
@@ -281,6 +325,8 @@ def _chain(first: str, rest: Iterator[str], stream: AnswerStream) -> Iterator[st
         log.warning("the language model stopped mid-answer: %s", describe(error))
         stream.complete = False
         yield "\n\n_(The answer was cut off: the language model stopped responding.)_"
+    finally:
+        trace.since("llm_total", generating)
 
 
 def _verified_stream(question: str, verified: VerifiedMatch, started: float) -> AnswerStream:

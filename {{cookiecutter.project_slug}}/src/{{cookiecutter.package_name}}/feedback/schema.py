@@ -74,6 +74,13 @@ interactions = Table(
     Column("verified_from", Integer, index=True),
     # v3: False when the language model stopped mid-answer; such an answer is never promoted.
     Column("complete", Boolean, nullable=False, server_default=true()),
+    # v8: how the answer was made: each stage's milliseconds and whether the tokens were reported by
+    # the server or counted; the language model's tokens; their estimated cost in US dollars (NULL:
+    # the model's price is unknown).
+    Column("trace", JSON),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("cost", Float),
 )
 ratings = Table(
     "ratings",
@@ -189,6 +196,16 @@ def _v6_add_rater(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX ix_ratings_rater ON ratings (rater)"))
 
 
+def _v8_add_trace(connection: Connection) -> None:
+    for column in (
+        "trace JSON",
+        "prompt_tokens INTEGER",
+        "completion_tokens INTEGER",
+        "cost FLOAT",
+    ):
+        connection.execute(text(f"ALTER TABLE interactions ADD COLUMN {column}"))
+
+
 def _creating(tables: Callable[[MetaData], object]) -> Callable[[Connection], None]:
     """A migration that creates the tables ``tables`` defines, as that release defined them."""
 
@@ -209,6 +226,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _creating(_v5_source_tables),
     _v6_add_rater,
     _creating(_v7_review_tables),
+    _v8_add_trace,
 ]
 
 

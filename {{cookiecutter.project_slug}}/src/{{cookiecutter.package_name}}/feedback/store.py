@@ -59,6 +59,13 @@ class FeedbackStore:
                     latency_ms=answer.latency_ms,
                     verified_from=answer.verified_from,
                     complete=answer.complete,
+                    trace={
+                        "stages_ms": answer.trace.stages_ms,
+                        "tokens_reported": answer.trace.tokens_reported,
+                    },
+                    prompt_tokens=answer.trace.prompt_tokens,
+                    completion_tokens=answer.trace.completion_tokens,
+                    cost=answer.trace.cost,
                 )
             )
             return inserted_id(result)
