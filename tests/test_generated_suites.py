@@ -43,10 +43,15 @@ EXPECTED_SKIP_REASONS = {"weaviate-local-openai": "no WEAVIATE_URL and no Docker
 # minutes) runs once, with pgvector: PostgreSQL for Airflow's metadata and the index, as in production
 # (a real scheduler, DAG processor and API server). `make airflow` live and the load test (two minutes
 # and one) run once, with the default project. The second Chroma run also leaves the store's own tests
-# (synthetic vectors; the same code) to the first.
+# (synthetic vectors; the same code) to the first, and traces sent to Phoenix (a server from PyPI) to
+# the runs with local embeddings.
 CELERY = "tests/test_airflow_celery.py"
 LOAD_TEST = "tests/index/test_shared_index.py::test_the_load_test_prints_its_figures"
 LIVE_AIRFLOW = "tests/test_airflow_live.py"
+PHOENIX = (
+    "tests/answering/test_telemetry.py"
+    "::test_serve_sends_each_answers_spans_to_phoenix_before_it_stops"
+)
 CHROMA_STORE = [
     "tests/index/test_store.py",
     "tests/index/test_chroma_vectors.py",
@@ -55,7 +60,7 @@ CHROMA_STORE = [
 LEFT_TO_OTHER_RUNS = {
     "chroma-local-openai": [CELERY],
     "pgvector-local-openai_compatible": [LOAD_TEST, LIVE_AIRFLOW],
-    "chroma-openai-none": [CELERY, LOAD_TEST, LIVE_AIRFLOW, *CHROMA_STORE],
+    "chroma-openai-none": [CELERY, LOAD_TEST, LIVE_AIRFLOW, PHOENIX, *CHROMA_STORE],
     "weaviate-local-openai": [CELERY],
 }
 SLOWEST = 3  # the slowest tests of each run, in the report: where the time goes

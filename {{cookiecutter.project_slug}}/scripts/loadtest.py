@@ -1,6 +1,6 @@
 """Load test of the web UI over HTTP on loopback: prints figures, asserts nothing.
 
-    make loadtest [CLIENTS="1 4 16"] [PER_CLIENT=20] [PROCESSES=1]
+    make loadtest [CLIENTS="1 4 16"] [PER_CLIENT=20] [PROCESSES=1] [TRACE_QUESTIONS=100]
 
 The UI runs as ``serve`` runs it, in a process of its own, over the project's index (ingest first)
 and a feedback database of its own (the project's is not touched), with the rate limits lifted.
@@ -9,6 +9,8 @@ and a feedback database of its own (the project's is not touched), with the rate
    processes, each visitor stays with one, as a proxy with session affinity keeps them.
 2. With a language model that accepts requests and never answers: how much later another visitor's
    passages-mode answer (a question the documents do not cover) comes while one answer hangs.
+3. What tracing costs: two UI processes, one sending its answers' spans to an OTLP collector on
+   loopback and one not, asked the same questions in turn by one visitor; latency p50 and p95 of each.
 """
 
 import argparse
@@ -151,6 +153,45 @@ def stored(database_url: str) -> int:
         return int(connection.execute(select(func.count()).select_from(interactions)).scalar_one())
 
 
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP endpoint that takes every batch of spans (part 3), and counts them."""
+
+    batches = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).batches += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def tracing_cost(
+    env: dict[str, str], work: Path, questions: list[str], count: int
+) -> dict[str, list[float]]:
+    """Each question's latency (s) from a UI that sends spans and one that does not, in turn."""
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    traced = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}"}
+    latencies: dict[str, list[float]] = {"off": [], "on": []}
+    try:
+        with ui(env, work / "ui-untraced.log") as off, ui(traced, work / "ui-traced.log") as on:
+            visitors = {"off": Visitor(off), "on": Visitor(on)}
+            for visitor in visitors.values():
+                for question in questions[:3]:  # warm: the first answers pay for loading
+                    visitor.ask(question)
+            for i in range(count):
+                order = ("off", "on") if i % 2 else ("on", "off")  # neither always goes first
+                for name in order:
+                    latencies[name].append(visitors[name].ask(questions[i % len(questions)]))
+    finally:
+        collector.shutdown()
+    return latencies
+
+
 class HungModel(BaseHTTPRequestHandler):
     """An OpenAI-compatible server that takes every request and never answers it."""
 
@@ -193,6 +234,9 @@ def main() -> None:
     parser.add_argument("--clients", default="1 4 16", help="Concurrent clients, one run each.")
     parser.add_argument("--per-client", type=int, default=20, help="Questions each client asks.")
     parser.add_argument("--processes", type=int, default=1, help="UI processes serving part 1.")
+    parser.add_argument(
+        "--trace-questions", type=int, default=100, help="Questions per UI in part 3 (0: skip it)."
+    )
     args = parser.parse_args()
     settings = Settings()
     engine = QueryEngine(settings)
@@ -251,6 +295,16 @@ def main() -> None:
         f"(+{during - alone:.2f} s)"
     )
 {%- endif %}
+    if args.trace_questions:
+        latencies = tracing_cost(passages, work, questions, args.trace_questions)
+        off, on = (sorted(latencies[name]) for name in ("off", "on"))
+        p50 = [statistics.median(v) * 1000 for v in (off, on)]
+        p95 = [v[int(0.95 * (len(v) - 1))] * 1000 for v in (off, on)]
+        print(
+            f"3. tracing, {len(on)} answers each: p50 {p50[0]:.1f} ms untraced, {p50[1]:.1f} ms "
+            f"traced ({p50[1] - p50[0]:+.1f} ms); p95 {p95[0]:.1f} / {p95[1]:.1f} ms; "
+            f"{Collector.batches} batches of spans received"
+        )
     print(f"logs in {work}")
 
 

@@ -397,7 +397,7 @@ def feedback_that_records_nothing(path: Path) -> "FeedbackStore":
     from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 
     class RecordsNothing(FeedbackStore):
-        def record_interaction(self, answer: Any) -> int:
+        def record_interaction(self, answer: Any, asker: str | None = None) -> int:
             raise RuntimeError("feedback database unreachable")
 
     return RecordsNothing(f"sqlite:///{path}")

@@ -3,7 +3,7 @@ heavy, so a front end can check a question before it loads a model."""
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -55,6 +55,11 @@ class Trace:
     tokens_reported: bool = True  # False once any call's tokens were counted here, not reported
     # US dollars per million prompt and completion tokens of the model; None: not in the price table.
     price: tuple[float, float] | None = (0.0, 0.0)
+    similarity: float | None = None  # the closest chunk's to the question, by meaning
+    # When the answer began (Unix nanoseconds), and each stage as it ran: (name, start, end), in
+    # order. The trace's spans are made from these (``answering.telemetry``).
+    started_ns: int = field(default_factory=time.time_ns)
+    timeline: list[tuple[str, int, int]] = field(default_factory=list)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -66,8 +71,10 @@ class Trace:
 
     def since(self, name: str, started: float) -> None:
         """Stage ``name`` ran from ``started`` (``time.perf_counter()``) until now."""
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        self.stages_ms[name] = round(self.stages_ms.get(name, 0.0) + elapsed_ms, 3)
+        elapsed_s = time.perf_counter() - started
+        self.stages_ms[name] = round(self.stages_ms.get(name, 0.0) + elapsed_s * 1000, 3)
+        end_ns = time.time_ns()
+        self.timeline.append((name, end_ns - int(elapsed_s * 1e9), end_ns))
 
     def add_tokens(self, prompt: int, completion: int, reported: bool) -> None:
         self.prompt_tokens += prompt
@@ -114,6 +121,8 @@ class AnswerStream:
     text: str = ""
     complete: bool = True  # set False by whoever produces the pieces, if they stop short
     trace: Trace = field(default_factory=Trace)
+    # Called once with the finished answer (the engine's tracer, when traces are exported).
+    on_answer: Callable[[Answer], None] | None = None
 
     def __iter__(self) -> Iterator[str]:
         for piece in self.pieces:
@@ -124,7 +133,7 @@ class AnswerStream:
         for _ in self:  # drain whatever was not read yet
             pass
         latency_ms = int((time.perf_counter() - self.started) * 1000)
-        return Answer(
+        answer = Answer(
             self.question,
             self.text,
             self.sources,
@@ -136,6 +145,10 @@ class AnswerStream:
             self.complete,
             self.trace,
         )
+        if self.on_answer:
+            finished, self.on_answer = self.on_answer, None
+            finished(answer)
+        return answer
 
 
 # Control characters but newline and tab: no question needs them, and some stores refuse NUL.

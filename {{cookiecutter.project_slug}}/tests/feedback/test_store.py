@@ -65,8 +65,9 @@ def test_an_answers_trace_is_stored_with_it(store: FeedbackStore) -> None:
     interactions = metadata.tables["interactions"]
     priced, unpriced = answer("Priced?"), answer("Unpriced?")
     priced.trace = Trace({"embed": 3.5, "llm_total": 800.0}, 900, 100, True, price=(1.0, 2.0))
+    priced.trace.similarity = 0.62
     unpriced.trace = Trace({"embed": 4.0}, 50, 10, False, price=None)
-    ids = [store.record_interaction(a) for a in (priced, unpriced)]
+    ids = [store.record_interaction(priced, asker="user:ann"), store.record_interaction(unpriced)]
     with store.engine.connect() as connection:
         rows = connection.execute(interactions.select().order_by(interactions.c.id)).all()
     assert [row.id for row in rows] == ids
@@ -75,12 +76,27 @@ def test_an_answers_trace_is_stored_with_it(store: FeedbackStore) -> None:
         "tokens_reported": True,
     }
     assert (rows[0].prompt_tokens, rows[0].completion_tokens) == (900, 100)
+    assert (rows[0].similarity, rows[0].asker, rows[1].similarity, rows[1].asker) == (
+        0.62,
+        "user:ann",
+        None,
+        None,
+    )
     assert rows[0].cost == pytest.approx(0.0011)
     assert (rows[1].prompt_tokens, rows[1].cost, rows[1].trace["tokens_reported"]) == (
         50,
         None,
         False,
     )
+
+
+def test_a_question_is_stored_without_the_addresses_and_keys_it_holds(store: FeedbackStore) -> None:
+    key = "sk-proj-" + "a1B2c3D4" * 4
+    asked = answer(f"Why does {key} fail for ann.lee@example.com?")
+    store.record_interaction(asked)
+    with store.engine.connect() as connection:
+        stored = connection.execute(select(metadata.tables["interactions"].c.question)).scalar()
+    assert stored == "Why does [REDACTED SECRET] fail for [REDACTED EMAIL]?"
 
 
 def test_migrating_again_changes_nothing(store: FeedbackStore) -> None:

@@ -2,6 +2,7 @@
 Airflow task would) adds, changes and deletes documents in another process. Every question before,
 during and after is answered, and the answers follow the new content."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -143,6 +144,7 @@ def test_the_load_test_prints_its_figures(
     script = PROJECT / "scripts" / "loadtest.py"
     # Two UI processes, as behind a proxy with session affinity: the two clients ask one each.
     options = ["--clients", "1 2", "--per-client", "2", "--processes", "2"]
+    options += ["--trace-questions", "3"]  # and tracing's cost, made small
     result = subprocess.run(
         [sys.executable, str(script), *options], capture_output=True, text=True, timeout=900
     )
@@ -151,6 +153,8 @@ def test_the_load_test_prints_its_figures(
     assert "2 UI process(es)" in printed
     assert " 2 4 0 " in printed  # two clients, four answers, no errors
     assert "stored 6 interactions for 6 answers" in printed
+    traced = re.search(r"tracing, 3 answers each: .* (\d+) batches of spans received", printed)
+    assert traced and int(traced[1]) >= 1, printed  # sent when the traced UI stopped, if not before
 {%- if cookiecutter.llm != "none" %}
     assert "during a hung answer" in printed
 {%- endif %}

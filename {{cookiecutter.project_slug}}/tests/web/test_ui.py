@@ -15,9 +15,11 @@ import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
+from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.answers import Answer, AnswerStream, Source
 from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.feedback.schema import interactions
 from {{ cookiecutter.package_name }}.feedback.store import FeedbackStore
 from {{ cookiecutter.package_name }}.web.app import without_event_statistics
 from {{ cookiecutter.package_name }}.web.views import answer_view, link_citations, source_cards
@@ -51,6 +53,15 @@ def test_a_question_gets_an_answer_with_sources_and_is_recorded(
     assert (question["role"], answer["role"], cleared) == ("user", "assistant", "")
     assert "adding-sources.md" in str(answer["content"])
     assert ui_feedback.counts()["interactions"] == before + 1
+    with ui_feedback.engine.connect() as connection:
+        asker, similarity = connection.execute(
+            select(interactions.c.asker, interactions.c.similarity)
+            .order_by(interactions.c.id.desc())
+            .limit(1)
+        ).one()
+    # Who asked, as the limits count them: a keyed hash of the address, never the address itself.
+    assert re.fullmatch(r"client:[0-9a-f]{24}", asker) and "127.0.0.1" not in asker
+    assert -1.0 <= similarity <= 1.0  # the closest chunk's, by meaning
 
 
 def test_an_empty_question_is_answered_with_a_plain_message(client: Client) -> None:

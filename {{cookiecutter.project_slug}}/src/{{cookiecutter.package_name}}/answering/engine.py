@@ -44,6 +44,7 @@ from .deadlines import Deadlined
 from .prompts import answer_messages, condense_messages, rephrase_messages
 {%- endif %}
 from .retrieval.search import ChunkSearch, Found
+from .telemetry import answer_tracer
 {%- if cookiecutter.llm != "none" %}
 from .tokens import STREAM_USAGE, record_call, reported
 {%- endif %}
@@ -90,6 +91,8 @@ class QueryEngine:
         self._embed = embedding_model(settings)
         self._chunks = ChunkSearch(settings, self._store, self._embed, access_filters)
         self._embedding_checked = False
+        # Named after the package: its traces are this application's, whichever module asks.
+        self._tracer = answer_tracer(__name__.partition(".")[0])
 {%- if cookiecutter.llm != "none" %}
         self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
         self._llm = language_model(settings)
@@ -130,7 +133,14 @@ class QueryEngine:
         labels = access or self.settings.query_access
         stream = self._stream(question, history, labels, started, trace)
         stream.trace = trace
+        if self._tracer:
+            stream.on_answer = self._tracer.record
         return stream
+
+    def flush_traces(self) -> None:
+        """Send the spans of the answers given so far (before the process stops)."""
+        if self._tracer:
+            self._tracer.flush()
 
     def _stream(
         self,
@@ -144,6 +154,7 @@ class QueryEngine:
             with trace.stage("condense"):
                 question = self._standalone(question, history[-HISTORY_TURNS:]{% if cookiecutter.llm != "none" %}, trace{% endif %})
         {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question, labels, trace)
+        trace.similarity = found.best_similarity
 {%- if cookiecutter.llm != "none" %}
         with trace.stage("verified_match"):
             verified = self._verified.match(query_vector, found.hits)

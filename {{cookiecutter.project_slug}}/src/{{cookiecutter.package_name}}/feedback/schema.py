@@ -76,11 +76,15 @@ interactions = Table(
     Column("complete", Boolean, nullable=False, server_default=true()),
     # v8: how the answer was made: each stage's milliseconds and whether the tokens were reported by
     # the server or counted; the language model's tokens; their estimated cost in US dollars (NULL:
-    # the model's price is unknown).
+    # the model's price is unknown); the closest chunk's similarity to the question (low: the docs
+    # do not seem to cover it); and who asked, as limits count them (a user, or a keyed hash of the
+    # address), so that a topic counts its distinct askers.
     Column("trace", JSON),
     Column("prompt_tokens", Integer),
     Column("completion_tokens", Integer),
     Column("cost", Float),
+    Column("similarity", Float),
+    Column("asker", String(200), index=True),
 )
 ratings = Table(
     "ratings",
@@ -202,8 +206,11 @@ def _v8_add_trace(connection: Connection) -> None:
         "prompt_tokens INTEGER",
         "completion_tokens INTEGER",
         "cost FLOAT",
+        "similarity FLOAT",
+        "asker VARCHAR(200)",
     ):
         connection.execute(text(f"ALTER TABLE interactions ADD COLUMN {column}"))
+    connection.execute(text("CREATE INDEX ix_interactions_asker ON interactions (asker)"))
 
 
 def _creating(tables: Callable[[MetaData], object]) -> Callable[[Connection], None]:

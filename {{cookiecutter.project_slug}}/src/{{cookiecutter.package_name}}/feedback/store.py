@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from ..answers import cited_numbers
 from ..security.injection import looks_like_instructions
 from ..security.private_files import private_file
+from ..security.redaction import redact
 from .schema import (
     inserted_id,
     instance_keys,
@@ -46,11 +47,13 @@ class FeedbackStore:
         migrate(self.engine)
         self._key: bytes | None = None
 
-    def record_interaction(self, answer: "Answer") -> int:
+    def record_interaction(self, answer: "Answer", asker: str | None = None) -> int:
+        """Store ``answer``, asked by ``asker`` (``web.visitors.Visitor.client``); the question is
+        stored redacted of e-mail addresses and keys."""
         with self.engine.begin() as connection:
             result = connection.execute(
                 interactions.insert().values(
-                    question=answer.question,
+                    question=redact(answer.question)[0],
                     answer=answer.text,
                     sources=[asdict(source) for source in answer.sources],
                     mode=answer.mode,
@@ -66,6 +69,8 @@ class FeedbackStore:
                     prompt_tokens=answer.trace.prompt_tokens,
                     completion_tokens=answer.trace.completion_tokens,
                     cost=answer.trace.cost,
+                    similarity=answer.trace.similarity,
+                    asker=asker,
                 )
             )
             return inserted_id(result)

@@ -13,7 +13,8 @@ import html
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,9 @@ def build_app(
         reply["content"] = answer_view(answer)
         conversation.turns.append((answer.question, answer.text))
         try:
-            conversation.interactions[len(chat) - 1] = feedback.record_interaction(answer)
+            conversation.interactions[len(chat) - 1] = feedback.record_interaction(
+                answer, asker=who.client
+            )
         except Exception as error:  # the feedback database is down: the answer stands, unrated
             log.warning("could not record an answer: %s", describe(error))
             reply["content"] += UNSAVED
@@ -279,7 +282,15 @@ def web_app(
         default_concurrency_limit=settings.ui_concurrency, max_size=settings.ui_queue_size
     )
     without_event_statistics(blocks)
-    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # uvicorn stops on SIGTERM by raising it again, so exit hooks never run: the last answers'
+        # spans are sent here.
+        engine.flush_traces()
+
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     add_health_routes(api, {"index": engine.check_index, "feedback": feedback.ping})
     options: dict[str, Any] = {}
     if settings.auth_users:  # Gradio's login page, checked against the configured accounts
