@@ -41,7 +41,7 @@ def remove_other_store_files() -> None:
 
 def remove_language_model_files() -> None:
     """With llm=none there are no prompts, and no generated answers to reuse as verified answers, to
-    wait for or to grade."""
+    wait for or to grade, nor a model to name topics."""
     if LLM == "none":
         for path in (
             PACKAGE_DIR / "feedback" / "verified.py",
@@ -49,6 +49,7 @@ def remove_language_model_files() -> None:
             PACKAGE_DIR / "answering" / "prompts.py",
             PACKAGE_DIR / "answering" / "tokens.py",
             PACKAGE_DIR / "evaluation" / "answer_quality.py",
+            PACKAGE_DIR / "insights" / "labels.py",
             PROJECT / "tests" / "feedback" / "test_verified.py",
             PROJECT / "tests" / "evaluation" / "test_answer_quality.py",
         ):

@@ -51,7 +51,7 @@ def run(
     return result
 
 
-@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py", "evaluate.py"])
+@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py", "evaluate.py", "topics.py"])
 def test_parsing_a_dag_imports_no_heavy_libraries(dag_file: str) -> None:
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
@@ -364,3 +364,24 @@ def test_the_evaluate_dag_compares_configurations_and_fails_on_a_regression(
     failed = dag.test(run_conf={**dag.params.dump(), "configurations": [{}]})
     assert failed.state == "failed"
     assert failed.get_task_instance("check").state == "failed"
+
+
+def test_the_question_topics_dag_groups_the_periods_questions(
+    dags: dict[str, Any], settings: Settings
+) -> None:
+    from {{ cookiecutter.package_name }}.answers import Answer, Source
+
+    dag = dags["question_topics"]
+    assert dag.schedule == "@weekly" and dag.params["days"] == 28
+    empty = run(dag, result_of="group_questions")
+    assert (empty["questions"], empty["topics"]) == (0, 0)  # no questions yet, and no failure
+    feedback = FeedbackStore(settings.feedback_url)
+    source = Source(1, "Guide", "guide.md", "", "Text.", "Text.", 0.9, "local:guide.md", "public")
+    subjects = ("How do I reset my password", "How do I restore a database backup")
+    for n in range(12):  # six people ask about each of two things
+        question = f"{subjects[n % 2]}, take {n}?"
+        asked = Answer(question, "See [1].", [source], "passages", None, None, 10)
+        feedback.record_interaction(asked, asker=f"user:{n}")
+    found = run(dag, result_of="group_questions", days=1)
+    assert (found["questions"], found["topics"], found["method"]) == (12, 2, "agglomerative")
+    assert found["run_id"] > empty["run_id"]

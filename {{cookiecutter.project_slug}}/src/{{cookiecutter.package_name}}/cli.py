@@ -1,5 +1,6 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import {% if cookiecutter.llm != "none" %}TYPE_CHECKING, {% endif %}Annotated
@@ -26,6 +27,16 @@ console = Console()
 class ReportFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+Period = Annotated[
+    str, typer.Option(help="A period back from now (7d, 24h, 30m) or a date (2026-11-01).")
+]
+
+
+class ClusterMethod(StrEnum):
+    hdbscan = "hdbscan"
+    agglomerative = "agglomerative"
 
 
 PROGRESS_COLUMNS = (
@@ -318,9 +329,7 @@ def reject(interaction_id: Annotated[int, typer.Argument(help="As ``review`` lis
 
 @app.command()
 def report(
-    since: Annotated[
-        str, typer.Option(help="A period back from now (7d, 24h, 30m) or a date (2026-11-01).")
-    ] = "7d",
+    since: Period = "7d",
     output: Annotated[
         ReportFormat, typer.Option("--format", help="json: one object, for your monitoring.")
     ] = ReportFormat.text,
@@ -331,18 +340,55 @@ def report(
     from dataclasses import asdict
 
     from .feedback.store import FeedbackStore
-    from .feedback.usage import period_start
 
-    try:
-        start = period_start(since)
-    except ValueError as error:
-        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
-        raise typer.Exit(2) from error
-    usage = FeedbackStore(Settings().feedback_url).usage(start)
+    usage = FeedbackStore(Settings().feedback_url).usage(start_of(since))
     if output == ReportFormat.json:
         typer.echo(json.dumps(asdict(usage), indent=2))
     else:
         console.out(printable(usage.as_text()), highlight=False)
+
+
+def start_of(since: str) -> datetime:
+    """The start of the period ``since`` names; exit 2 with what is accepted if it names none."""
+    from .feedback.usage import period_start
+
+    try:
+        return period_start(since)
+    except ValueError as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def topics(
+    since: Period = "28d",
+    method: Annotated[
+        ClusterMethod,
+        typer.Option(help="agglomerative merges to a distance; hdbscan by density, less memory."),
+    ] = ClusterMethod.agglomerative,
+) -> None:
+    """What people ask: the period's questions grouped into topics, each with its count, ratings,
+    how often the docs did not cover it and example questions (the question_topics DAG runs this
+    weekly). Topics fewer than 3 people asked about are not shown."""
+    from .insights.question_topics import run_question_topics
+
+    found = run_question_topics(Settings(), start_of(since), method.value)
+    console.out(printable(found.as_text()), highlight=False)
+
+
+@app.command()
+def gaps() -> None:
+    """Where the documentation falls short: the latest topics whose questions the docs did not cover,
+    or whose answers people rated not helpful, with example questions and the closest documents."""
+    from .insights.question_topics import current_gaps
+
+    run, found = current_gaps(Settings())
+    if run is None:
+        console.out("no topics yet: run `topics` or the question_topics DAG first")
+    elif not found:
+        console.out(f"no gaps among the {len(run.topics)} topics of the latest run")
+    else:
+        console.out(printable(run.as_text(found)), highlight=False)
 
 
 @app.command("hash-password")

@@ -163,8 +163,28 @@ class Settings(BaseSettings):
 {%- endif %}
         description="US dollars per million prompt and completion tokens, by model.",
     )
+    topics_llm_labels: bool = Field(
+        True, description="Name topics with the language model (else by their key words)."
+    )
 {%- endif %}
     top_k: int = Field(4, ge=1, le=50, description="Chunks an answer is given and shows.")
+    # Question topics (the question_topics DAG, `topics`, `gaps`, the maintainers' page).
+    topics_min_size: int = Field(
+        5, ge=2, le=1000, description="Questions a topic needs at least; fewer are left as noise."
+    )
+    # Agglomerative clustering holds every pair's distance: about 0.45 GB for 10,000 questions.
+    topics_max_questions: int = Field(
+        10_000, ge=10, le=1_000_000, description="The newest questions of the period a run groups."
+    )
+    gap_rate: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="A topic is a documentation gap when at least this share of its questions were "
+        "not covered by the docs (closest chunk below min_similarity), or of its rated answers were "
+        "rated not helpful.",
+    )
+    gaps_shown: int = Field(10, ge=1, le=100, description="Gaps listed, the most needed first.")
 {%- if cookiecutter.embeddings == "local" %}
     # Below this cosine similarity of the closest chunk, the documents do not cover a question: the
     # answer says so (and shows the closest passages) instead of answering from them. Calibrated for

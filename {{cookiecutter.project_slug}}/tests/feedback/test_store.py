@@ -30,16 +30,28 @@ def test_first_use_creates_the_schema_at_the_latest_version(store: FeedbackStore
     assert versions == list(range(1, len(MIGRATIONS) + 1))
 
 
-def test_migrations_match_the_table_definitions(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+@pytest.fixture(params=["sqlite"{% if cookiecutter.vector_store == "pgvector" %}, "postgresql"{% endif %}])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database of each kind the feedback tables may live in."""
+{%- if cookiecutter.vector_store == "pgvector" %}
+    if request.param == "postgresql":
+        from {{ cookiecutter.package_name }}.config import postgres_url
+
+        return postgres_url(request.getfixturevalue("new_store")(tmp_path)["database_url"])
+{%- endif %}
+    return f"sqlite:///{tmp_path / 'feedback.db'}"
+
+
+def test_migrations_match_the_table_definitions(empty_database: str) -> None:
+    engine = create_engine(empty_database)
     migrate(engine)
     inspector = inspect(engine)
     for table in metadata.tables.values():
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())
 
 
-def test_a_first_release_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'v1.db'}"
+def test_a_first_release_database_is_upgraded_keeping_its_rows(empty_database: str) -> None:
+    url = empty_database
     with create_engine(url).begin() as connection:  # the database as release 1 left it
         schema_version.create(connection)
         MIGRATIONS[0](connection)

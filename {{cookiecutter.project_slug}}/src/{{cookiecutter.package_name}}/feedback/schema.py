@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -173,6 +174,48 @@ def _v7_review_tables(into: MetaData) -> tuple[Table, Table]:
 reviews, instance_keys = _v7_review_tables(metadata)
 
 
+def _v9_topic_tables(into: MetaData) -> tuple[Table, Table, Table]:
+    vectors = Table(
+        "question_vectors",
+        into,
+        # No foreign key, as in reviews: a vector outlives nothing it would need.
+        Column("interaction_id", Integer, primary_key=True),
+        Column("model", String(200), primary_key=True),
+        Column("vector", LargeBinary, nullable=False),  # float32, the model's own dimensions
+    )
+    runs = Table(
+        "topic_runs",
+        into,
+        Column("id", Integer, primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now, index=True),
+        Column("since", DateTime(timezone=True), nullable=False),
+        Column("questions", Integer, nullable=False),
+        Column("figures", JSON, nullable=False),  # method, seconds, noise, topics hidden, labeller
+    )
+    topics = Table(
+        "topics",
+        into,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "run_id", ForeignKey("topic_runs.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
+        Column("label", String(200), nullable=False),
+        Column("keywords", JSON, nullable=False),
+        Column("questions", Integer, nullable=False),
+        Column("askers", Integer, nullable=False),  # distinct: a topic of fewer than 3 is not kept
+        Column("helpful", Integer, nullable=False),  # questions whose answers were rated helpful
+        Column("unhelpful", Integer, nullable=False),
+        Column("weak", Integer, nullable=False),  # the docs did not seem to cover the question
+        Column("examples", JSON, nullable=False),  # three questions, redacted
+        Column("documents", JSON, nullable=False),  # the documents its answers showed most
+    )
+    return vectors, runs, topics
+
+
+# v9: question vectors kept between runs, and each run of question topics with its topics.
+question_vectors, topic_runs, topics = _v9_topic_tables(metadata)
+
+
 # The _v1_* column lists are the first released schema: never edit them. A schema change is a new
 # column above plus a new migration below.
 def _v1_create_tables(connection: Connection) -> None:
@@ -234,6 +277,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v6_add_rater,
     _creating(_v7_review_tables),
     _v8_add_trace,
+    _creating(_v9_topic_tables),
 ]
 
 
