@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from gradio_client import Client
 from openinference.semconv.trace import SpanAttributes
@@ -180,13 +181,19 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def phoenix_spans(phoenix: str, project: str, at_least: int) -> list[dict[str, Any]]:
-    """The project's spans as Phoenix shows them, once it has stored ``at_least`` of them."""
+    """The project's spans as Phoenix shows them, once it has stored ``at_least`` of them. Phoenix
+    stores what it receives in the background, and the project exists (no 404) only from then on."""
     from phoenix.client import Client as PhoenixClient
 
     client = PhoenixClient(base_url=phoenix)
     deadline = time.monotonic() + 30
     while True:
-        spans = [dict(span) for span in client.spans.get_spans(project_identifier=project)]
+        try:
+            spans = [dict(span) for span in client.spans.get_spans(project_identifier=project)]
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code != 404 or time.monotonic() > deadline:
+                raise
+            spans = []
         if len(spans) >= at_least or time.monotonic() > deadline:
             return spans
         time.sleep(0.5)

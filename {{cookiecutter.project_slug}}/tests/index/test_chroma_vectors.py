@@ -134,3 +134,22 @@ def test_nodes_are_reused_while_their_chunk_is_unchanged_and_rebuilt_when_it_cha
     changed = fast.query(query).nodes or []
     assert changed[0].node_id == "public-0" and changed[0].get_content() == "rechunked"
     assert fast.get_nodes(["public-0"])[0].get_content() == "rechunked"
+
+
+class DeletedMeanwhile(Counted):
+    """The collection as another process's delete leaves a query: the vector search still found the
+    first chunk, but by the time its text and metadata were read, they were gone."""
+
+    def query(self, **kwargs: Any) -> Any:
+        found = super().query(**kwargs)
+        found["documents"][0][0] = None
+        found["metadatas"][0][0] = None
+        return found
+
+
+def test_a_chunk_deleted_while_the_query_ran_is_left_out(collection: Counted) -> None:
+    fast = ChromaVectors(chroma_collection=DeletedMeanwhile(collection.collection))
+    found = fast.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0], similarity_top_k=2))
+    assert found.ids == ["public-1"]
+    assert [node.node_id for node in found.nodes or []] == ["public-1"]
+    assert found.similarities is not None and len(found.similarities) == 1

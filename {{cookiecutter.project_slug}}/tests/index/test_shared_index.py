@@ -84,7 +84,9 @@ def ask(client: Client, question: str) -> tuple[str, str]:
     return answer, sources
 
 
-def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -> None:
+def test_the_ui_follows_writes_made_by_another_process(
+    ui: Client, docs: Path, tmp_path: Path
+) -> None:
     answer, sources = ask(ui, "How do I add my own documents?")
     assert "adding-sources.md" in sources, answer
 
@@ -116,7 +118,7 @@ def test_the_ui_follows_writes_made_by_another_process(ui: Client, docs: Path) -
     finally:
         done.set()
         asker.join(timeout=120)
-    assert asked > 0 and failures == []
+    assert asked > 0 and failures == [], (tmp_path / "ui.log").read_text()[-4000:]
 
     answer, sources = ask(ui, "What does the zebra protocol rotate?")
     assert "zebra.md" in sources, answer

@@ -82,12 +82,16 @@ class ChromaVectors(ChromaVectorStore):
         found = self._collection.query(
             query_embeddings=query_embeddings, n_results=n_results, **kwargs
         )
-        ids = found["ids"][0]
-        documents, metadatas = (found["documents"] or [[]])[0], (found["metadatas"] or [[]])[0]
+        chunks = self._present(
+            found["ids"][0],
+            (found["documents"] or [[]])[0],
+            (found["metadatas"] or [[]])[0],
+            (found["distances"] or [[]])[0],
+        )
         return VectorStoreQueryResult(
-            nodes=self._built(ids, documents, metadatas),
-            similarities=[math.exp(-distance) for distance in (found["distances"] or [[]])[0]],
-            ids=ids,
+            nodes=[self._nodes.node(node_id, text, meta) for node_id, text, meta, _ in chunks],
+            similarities=[math.exp(-distance) for *_, distance in chunks],
+            ids=[node_id for node_id, *_ in chunks],
         )
 
     def _get(
@@ -97,17 +101,29 @@ class ChromaVectors(ChromaVectorStore):
             kwargs["where"] = where
         found = self._collection.get(limit=limit, **kwargs)
         ids = found["ids"]
-        nodes = self._built(ids, found["documents"] or [], found["metadatas"] or [])
-        return VectorStoreQueryResult(nodes=nodes, ids=ids)
+        chunks = self._present(
+            ids, found["documents"] or [], found["metadatas"] or [], [0.0] * len(ids)
+        )
+        return VectorStoreQueryResult(
+            nodes=[self._nodes.node(node_id, text, meta) for node_id, text, meta, _ in chunks],
+            ids=[node_id for node_id, *_ in chunks],
+        )
 
-    def _built(
-        self,
+    @staticmethod
+    def _present(
         ids: list[str],
         documents: Sequence[str | None],
-        metadatas: Sequence[Mapping[str, Any]],
-    ) -> list[BaseNode]:
-        chunks = zip(ids, documents, metadatas, strict=True)
-        return [self._nodes.node(node_id, text, metadata) for node_id, text, metadata in chunks]
+        metadatas: Sequence[Mapping[str, Any] | None],
+        distances: Sequence[float],
+    ) -> list[tuple[str, str | None, Mapping[str, Any], float]]:
+        """The chunks that still exist. A chunk deleted by another process while Chroma answered
+        comes back with its id but no metadata: it is left out, not turned into a broken node."""
+        chunks = zip(ids, documents, metadatas, distances, strict=True)
+        return [
+            (node_id, text, metadata, distance)
+            for node_id, text, metadata, distance in chunks
+            if metadata is not None
+        ]
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         filters = query.filters
