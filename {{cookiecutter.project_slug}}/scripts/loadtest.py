@@ -15,7 +15,6 @@ and a feedback database of its own (the project's is not touched), with the rate
 
 import argparse
 import contextlib
-import json
 import os
 import socket
 import statistics
@@ -25,15 +24,14 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, func, select
+from ui_client import Visitor
 
 from {{ cookiecutter.package_name }}.answering.engine import QueryEngine
 from {{ cookiecutter.package_name }}.config import Settings
@@ -74,43 +72,6 @@ def ui(env: dict[str, str], log: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-class Visitor:
-    """One visitor's browser tab, speaking Gradio's queue protocol (join, then read the event stream)
-    over one kept-alive connection. The load comes from the same cores it measures: this client takes
-    a fraction of gradio_client's CPU time per question, leaving the rest to the UI."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(timeout=120)
-        config = self.http.get(f"{url}config").json()
-        self.ask_fn = next(
-            i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "ask"
-        )
-        self.session = uuid.uuid4().hex
-
-    def ask(self, question: str) -> float:
-        """Seconds until the whole answer came; an answer without sources is an error."""
-        started = time.perf_counter()
-        body = {
-            "data": [question, [], None],  # the question, an empty chat, the conversation's state
-            "fn_index": self.ask_fn,
-            "session_hash": self.session,
-            "event_data": None,
-            "trigger_id": None,
-        }
-        self.http.post(f"{self.url}gradio_api/queue/join", json=body).raise_for_status()
-        params = {"session_hash": self.session}
-        with self.http.stream("GET", f"{self.url}gradio_api/queue/data", params=params) as events:
-            for line in events.iter_lines():
-                message = json.loads(line[5:]) if line.startswith("data:") else {}
-                if message.get("msg") == "process_completed":
-                    chat = (message.get("output") or {}).get("data", [[]])[0]
-                    if not message.get("success") or "Sources" not in json.dumps(chat[-1:]):
-                        raise RuntimeError(f"no answer with sources: {message}")
-                    return time.perf_counter() - started
-        raise RuntimeError("the event stream ended before the answer")
 
 
 def load(urls: list[str], clients: int, per_client: int, questions: list[str]) -> dict[str, Any]:

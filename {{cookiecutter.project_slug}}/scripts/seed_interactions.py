@@ -79,16 +79,23 @@ def rows(texts: list[str], truth: list[int], traffic: Traffic) -> list[dict[str,
     return made
 
 
-def votes(ids: list[int], gap_of: list[bool], seed: int) -> list[dict[str, Any]]:
-    """Ratings for about one answer in five: mostly helpful, mostly not for the gaps."""
+def votes(ids: list[int], answers: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Ratings for about one answer in five, a few minutes after it: mostly helpful, mostly not
+    for the gaps."""
     generator = random.Random(seed + 1)
+    now = datetime.now(UTC)
     made = []
-    for interaction_id, gap in zip(ids, gap_of, strict=True):
+    for interaction_id, answer in zip(ids, answers, strict=True):
         if generator.random() < 0.2:
-            helpful = generator.random() < (0.3 if gap else 0.8)
-            rater = f"client:{generator.randrange(VISITORS):024x}"
+            later = generator.uniform(1, 5)
+            helpful = generator.random() < (0.3 if answer["similarity"] < WEAK else 0.8)
             made.append(
-                {"interaction_id": interaction_id, "score": 1 if helpful else -1, "rater": rater}
+                {
+                    "interaction_id": interaction_id,
+                    "score": 1 if helpful else -1,
+                    "rater": f"client:{generator.randrange(VISITORS):024x}",
+                    "created_at": min(now, answer["created_at"] + timedelta(minutes=later)),
+                }
             )
     return made
 
@@ -128,8 +135,7 @@ def main() -> None:
             batch = made[start : start + BATCH]
             result = connection.execute(insert(interactions).returning(interactions.c.id), batch)
             ids += [row.id for row in result]
-        gap_of = [row["similarity"] < WEAK for row in made]
-        rated = votes(ids, gap_of, traffic.seed)
+        rated = votes(ids, made, traffic.seed)
         for start in range(0, len(rated), BATCH):
             connection.execute(insert(ratings), rated[start : start + BATCH])
     print(

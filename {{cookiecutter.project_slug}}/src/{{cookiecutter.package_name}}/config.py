@@ -238,6 +238,11 @@ class Settings(BaseSettings):
         None, description="Header in which that proxy lists the user's groups, comma-separated."
     )
     auth_required: bool = Field(False, description="With auth_header: refuse anyone not signed in.")
+    maintainers_group: str = Field(
+        "maintainers",
+        min_length=1,
+        description="The group whose members may open the maintainers' page (/maintainers).",
+    )
     group_access: dict[str, list[Access]] = Field(
         {},
         description='Labels a group may read besides query_access, e.g. {"staff": ["internal"]}.',

@@ -261,6 +261,8 @@ def test_usage_reports_answers_ratings_and_unhelpful_questions(store: FeedbackSt
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "cost": 0.0,
+            "helpful": 1,
+            "not_helpful": 1,
         }
     ]
     # The answers cite "Guide": the generated ones as [1], the passages by showing it.

@@ -5,13 +5,8 @@ comment (checked in the feedback tables), a new conversation, and the rated ques
 starter on the next visit. And the login page, when the UI has accounts. Screenshots go to ``SCREENSHOTS_DIR`` (default: the test's temporary folder).
 """
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.feedback.schema import ratings
@@ -20,38 +15,7 @@ from {{ cookiecutter.package_name }}.web.accounts import hash_password
 
 from ..conftest import feedback_that_records_nothing, serve_ui
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_MS = 120_000  # an answer on a slow machine, model loaded
-
-
-def chromium() -> str:
-    """The system's Chromium or Chrome: CHROMIUM_PATH, else the first on PATH."""
-    if path := os.environ.get("CHROMIUM_PATH"):
-        return path
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            return found
-    pytest.skip("no Chromium: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH")
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def ask(page: Any, question: str, answers_before: int) -> Any:

@@ -178,7 +178,7 @@ def _v9_topic_tables(into: MetaData) -> tuple[Table, Table, Table]:
     vectors = Table(
         "question_vectors",
         into,
-        # No foreign key, as in reviews: a vector outlives nothing it would need.
+        # A question's vector by one model: another model embeds the questions again.
         Column("interaction_id", Integer, primary_key=True),
         Column("model", String(200), primary_key=True),
         Column("vector", LargeBinary, nullable=False),  # float32, the model's own dimensions

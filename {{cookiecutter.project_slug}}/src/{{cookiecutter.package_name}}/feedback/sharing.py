@@ -5,7 +5,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
 from .schema import interactions, ratings, reviews
 
@@ -73,31 +73,56 @@ def passing_answers(
         .group_by(credited)
         .subquery()
     )
-    net = func.coalesce(votes.c.net_score, 0)
+    # Rated answers are read from the votes outwards (a join from every interaction to the grouped
+    # votes made SQLite compare each with each: a minute over 100,000 answers); answers approved
+    # before anyone rated them are added apart.
     by_votes = and_(
         reviews.c.decision.is_(None),
-        net >= bar.min_net_score,
+        votes.c.net_score >= bar.min_net_score,
         votes.c.raters >= bar.min_raters,
     )
     # An approved answer stays until people rate it unhelpful on balance; a rejected one never shows.
-    approved = and_(reviews.c.decision == "approve", net >= 0)
-    when = func.coalesce(votes.c.last_rated, reviews.c.created_at)
-    query = (
-        select(interactions, net.label("net"), votes.c.raters, reviews.c.decision)
-        .outerjoin(votes, votes.c.interaction_id == interactions.c.id)
+    approved = and_(reviews.c.decision == "approve", votes.c.net_score >= 0)
+    rated = (
+        select(
+            interactions,
+            votes.c.net_score.label("net"),
+            votes.c.raters,
+            reviews.c.decision,
+            votes.c.last_rated.label("shown_since"),
+        )
+        .select_from(votes)
+        .join(interactions, interactions.c.id == votes.c.interaction_id)
         .outerjoin(reviews, reviews.c.interaction_id == interactions.c.id)
         .where(approved if bar.needs_approval else or_(approved, by_votes))
-        .order_by(when.desc(), interactions.c.id.desc())
     )
-    if modes:
-        query = query.where(interactions.c.mode.in_(modes))
-    if complete_only:
-        query = query.where(interactions.c.complete.is_(True))
-    if reviewed is not None:
-        decided = reviews.c.decision.isnot(None)
-        query = query.where(decided if reviewed else reviews.c.decision.is_(None))
+    approved_unrated = (
+        select(
+            interactions,
+            literal(0).label("net"),
+            literal(0).label("raters"),
+            reviews.c.decision,
+            reviews.c.created_at.label("shown_since"),
+        )
+        .select_from(reviews)
+        .join(interactions, interactions.c.id == reviews.c.interaction_id)
+        .where(reviews.c.decision == "approve")
+        .where(interactions.c.id.not_in(select(votes.c.interaction_id)))
+    )
+    narrowed = []
+    for query in (rated, approved_unrated):
+        if modes:
+            query = query.where(interactions.c.mode.in_(modes))
+        if complete_only:
+            query = query.where(interactions.c.complete.is_(True))
+        if reviewed is not None:
+            decided = reviews.c.decision.isnot(None)
+            query = query.where(decided if reviewed else reviews.c.decision.is_(None))
+        narrowed.append(query)
+    both = union_all(*narrowed).subquery()
+    newest_first = select(both).order_by(both.c.shown_since.desc(), both.c.id.desc())
     found: dict[str, RatedAnswer] = {}
-    for row in connection.execute(query):
+    for row in connection.execute(newest_first):
         key = " ".join(row.question.lower().split())
         if key not in found:
             found[key] = RatedAnswer(

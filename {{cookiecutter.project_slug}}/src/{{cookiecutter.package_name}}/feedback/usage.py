@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from ..answers import citations_are_sound, cited_numbers
 from .schema import interactions, ratings
@@ -16,6 +16,8 @@ from .schema import interactions, ratings
 PERIOD = re.compile(r"^(\d{1,5})([dhm])$")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 MOST_CITED = 10
+DETAILED = 10_000  # the newest answers whose traces and sources are read
+NOT_HELPFUL_SHOWN = 20
 # The helpers below take the rows of the query in ``usage_since`` (SQLAlchemy types a row by its
 # columns, a type that differs between its releases: they are read by name, as Any).
 PERCENTILES = (("p50", 0.50), ("p95", 0.95))
@@ -58,6 +60,8 @@ class Usage:
     unpriced_answers: int = 0  # answers whose model has no price: their cost is unknown
     days: list[dict[str, Any]] = field(default_factory=list)  # questions, tokens and cost per day
     most_cited: list[dict[str, Any]] = field(default_factory=list)  # documents, most cited first
+    # The newest answers the stages' latency, the citations and the documents cited were read from.
+    detailed_answers: int = 0
 
     def as_text(self) -> str:
         if not self.questions:
@@ -93,62 +97,99 @@ class Usage:
 
 
 def usage_since(connection: Connection, since: datetime) -> Usage:
-    """What happened since ``since``."""
-    answers = connection.execute(
+    """What happened since ``since``. Counts, latency, tokens and cost cover every answer, summed per
+    day by the database; the stages' latency, the citations and the documents cited cover the newest
+    ``DETAILED`` (their traces and sources are the costly part to read)."""
+    period = interactions.c.created_at >= since
+    asked_on, rated_on = _day(connection, interactions.c), _day(connection, ratings.c)
+    unpriced = and_(
+        interactions.c.cost.is_(None),
+        or_(interactions.c.prompt_tokens > 0, interactions.c.completion_tokens > 0),
+    )
+    per_day = connection.execute(
         select(
-            interactions.c.created_at,
+            asked_on.label("day"),
             interactions.c.mode,
-            interactions.c.latency_ms,
+            func.count().label("questions"),
+            func.coalesce(func.sum(interactions.c.prompt_tokens), 0).label("prompt_tokens"),
+            func.coalesce(func.sum(interactions.c.completion_tokens), 0).label("completion_tokens"),
+            func.coalesce(func.sum(interactions.c.cost), 0.0).label("cost"),
+            func.count(case((unpriced, 1))).label("unpriced"),
+        )
+        .where(period)
+        .group_by(asked_on, interactions.c.mode)
+    ).all()
+    latencies = list(
+        connection.execute(
+            select(interactions.c.latency_ms).where(period).order_by(interactions.c.latency_ms)
+        ).scalars()
+    )
+    detailed = connection.execute(
+        select(
+            interactions.c.mode,
             interactions.c.answer,
             interactions.c.sources,
             interactions.c.trace,
-            interactions.c.prompt_tokens,
-            interactions.c.completion_tokens,
-            interactions.c.cost,
         )
-        .where(interactions.c.created_at >= since)
-        .order_by(interactions.c.created_at)
+        .where(period)
+        .order_by(interactions.c.created_at.desc())
+        .limit(DETAILED)
     ).all()
-    votes = connection.execute(
-        select(ratings.c.score, interactions.c.question, ratings.c.comment)
-        .join(interactions, ratings.c.interaction_id == interactions.c.id)
+    votes_per_day = connection.execute(
+        select(
+            rated_on.label("day"),
+            func.count(case((ratings.c.score > 0, 1))).label("helpful"),
+            func.count(case((ratings.c.score < 0, 1))).label("not_helpful"),
+        )
         .where(ratings.c.created_at >= since)
-        .order_by(ratings.c.created_at.desc())
+        .group_by(rated_on)
     ).all()
-    helpful = sum(1 for vote in votes if vote.score > 0)
-    not_helpful = sum(1 for vote in votes if vote.score < 0)
-    latencies = sorted(row.latency_ms for row in answers)
+    unhelpful = connection.execute(
+        select(interactions.c.question, ratings.c.comment)
+        .join(interactions, ratings.c.interaction_id == interactions.c.id)
+        .where(ratings.c.created_at >= since, ratings.c.score < 0)
+        .order_by(ratings.c.created_at.desc())
+        .limit(NOT_HELPFUL_SHOWN)
+    ).all()
+    helpful = sum(day.helpful for day in votes_per_day)
+    not_helpful = sum(day.not_helpful for day in votes_per_day)
+    answered_by: Counter[str] = Counter()
+    for row in per_day:
+        answered_by[row.mode] += row.questions
     return Usage(
         since=since.isoformat(timespec="seconds"),
-        questions=len(answers),
-        answered_by=dict(Counter(row.mode for row in answers)),
+        questions=len(latencies),
+        answered_by=dict(answered_by),
         helpful=helpful,
         not_helpful=not_helpful,
         latency_ms_p50=_percentile(latencies, 0.50),
         latency_ms_p95=_percentile(latencies, 0.95),
         not_helpful_questions=[
-            {"question": vote.question, "comment": vote.comment or ""}
-            for vote in votes
-            if vote.score < 0
-        ][:20],
+            {"question": row.question, "comment": row.comment or ""} for row in unhelpful
+        ],
         unsound_citations=sum(
             1
-            for row in answers
+            for row in detailed
             if row.mode == "llm" and not citations_are_sound(row.answer, len(row.sources))
         ),
-        helpful_rate=helpful / (helpful + not_helpful) if votes else None,
-        stage_ms=_stage_percentiles(answers),
-        prompt_tokens=sum(row.prompt_tokens or 0 for row in answers),
-        completion_tokens=sum(row.completion_tokens or 0 for row in answers),
-        cost=round(sum(row.cost or 0.0 for row in answers), 6),
-        unpriced_answers=sum(1 for row in answers if _unpriced(row)),
-        days=_days(answers),
-        most_cited=_most_cited(answers),
+        helpful_rate=helpful / (helpful + not_helpful) if helpful + not_helpful else None,
+        stage_ms=_stage_percentiles(detailed),
+        prompt_tokens=sum(int(row.prompt_tokens) for row in per_day),
+        completion_tokens=sum(int(row.completion_tokens) for row in per_day),
+        cost=round(sum(float(row.cost) for row in per_day), 6),
+        unpriced_answers=sum(row.unpriced for row in per_day),
+        days=_days(per_day, votes_per_day),
+        most_cited=_most_cited(detailed),
+        detailed_answers=len(detailed),
     )
 
 
-def _unpriced(row: Any) -> bool:
-    return row.cost is None and bool(row.prompt_tokens or row.completion_tokens)
+def _day(connection: Connection, columns: Any) -> Any:
+    """The UTC day of a row's ``created_at`` as ``YYYY-MM-DD``, in the database's own terms (SQLite
+    keeps times as UTC text; PostgreSQL would use its session's zone unless told)."""
+    if connection.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", columns.created_at), "YYYY-MM-DD")
+    return func.substr(columns.created_at, 1, 10)
 
 
 def _stage_percentiles(answers: Sequence[Any]) -> dict[str, dict[str, float]]:
@@ -163,29 +204,37 @@ def _stage_percentiles(answers: Sequence[Any]) -> dict[str, dict[str, float]]:
     return figures
 
 
-def _days(answers: Sequence[Any]) -> list[dict[str, Any]]:
+def _days(per_day: Sequence[Any], votes_per_day: Sequence[Any]) -> list[dict[str, Any]]:
+    """Per day (UTC): the questions and how they were answered, tokens, cost and ratings."""
     days: dict[str, dict[str, Any]] = {}
-    for row in answers:
-        created = row.created_at
-        name = (created.astimezone(UTC) if created.tzinfo else created).date().isoformat()
-        day = days.setdefault(
-            name,
-            {
+
+    def day_of(name: str) -> dict[str, Any]:
+        if (day := days.get(name)) is None:
+            day = days[name] = {
                 "questions": 0,
-                "answered_by": Counter(),
+                "answered_by": {},
                 "prompt_tokens": 0,
                 "completion_tokens": 0,
                 "cost": 0.0,
-            },
-        )
-        day["questions"] += 1
-        day["answered_by"][row.mode] += 1
-        day["prompt_tokens"] += row.prompt_tokens or 0
-        day["completion_tokens"] += row.completion_tokens or 0
-        day["cost"] = round(day["cost"] + (row.cost or 0.0), 6)
+                "helpful": 0,
+                "not_helpful": 0,
+            }
+        return day
+
+    for row in per_day:
+        day = day_of(str(row.day))
+        day["questions"] += row.questions
+        day["answered_by"][row.mode] = row.questions
+        day["prompt_tokens"] += int(row.prompt_tokens)
+        day["completion_tokens"] += int(row.completion_tokens)
+        day["cost"] += float(row.cost)
+    for row in votes_per_day:
+        day = day_of(str(row.day))
+        day["helpful"] += row.helpful
+        day["not_helpful"] += row.not_helpful
     return [
-        {"day": name, **figures, "answered_by": dict(figures["answered_by"])}
-        for name, figures in days.items()
+        {"day": name, **figures, "cost": round(figures["cost"], 6)}
+        for name, figures in sorted(days.items())
     ]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from ..security.redaction import redact
 from .asked import Asked
@@ -28,6 +28,9 @@ KEYWORDS = 5
 DOCUMENTS = 3
 NOISE = -1
 AGGLOMERATIVE_DISTANCE = 0.6
+# English stop words, and what people say around a question: no topic is named "thanks".
+POLITENESS = {"hi", "hello", "hey", "thanks", "thank", "please", "help", "sorry", "question"}
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | POLITENESS)
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,13 @@ class Topic:
         return max(self.weak_rate, self.unhelpful_rate) * np.log1p(self.askers)
 
 
+def unit_length(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def reduced(vectors: np.ndarray) -> np.ndarray:
     """Unit-length vectors in at most ``REDUCED_DIMENSIONS`` dimensions."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit_length(vectors)
     dimensions = min(REDUCED_DIMENSIONS, unit.shape[0] - 1, unit.shape[1])
     if dimensions < unit.shape[1] and dimensions >= 2:
         unit = PCA(n_components=dimensions, random_state=0).fit_transform(unit)
@@ -79,7 +86,7 @@ def cluster(vectors: np.ndarray, min_size: int, method: str = "agglomerative") -
     if len(vectors) < max(min_size, 2):
         return np.full(len(vectors), NOISE)
     if method == "agglomerative":  # on the model's own vectors: PCA's centring distorts cosines
-        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        unit = unit_length(vectors)
         labels = AgglomerativeClustering(
             n_clusters=None,
             distance_threshold=AGGLOMERATIVE_DISTANCE,
@@ -101,7 +108,7 @@ def keywords(groups: Sequence[Sequence[str]], top: int = KEYWORDS) -> list[list[
     if not any(text.strip() for text in joined):
         return [[] for _ in groups]
     vectorizer = CountVectorizer(
-        stop_words="english", ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][\w-]+\b"
+        stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][\w-]+\b"
     )
     try:
         counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)

@@ -32,6 +32,7 @@ from ..security.redaction import describe, describe_fully
 from .accounts import ClientAddressMiddleware, Login
 from .health import add_health_routes
 from .limits import RateLimit
+from .maintainers import mount_maintainers_page
 from .views import answer_view, landing_text, link_citations
 from .visitors import Visitor, identify, proxy_user
 
@@ -298,6 +299,7 @@ def web_app(
         api.add_middleware(ClientAddressMiddleware)  # failed logins are counted per address too
     elif user := proxy_user(settings):  # refused unless the proxy in front signed them in
         options["auth_dependency"] = user
+    mount_maintainers_page(api, settings, feedback)  # before "/", which would take its path
     return gr.mount_gradio_app(
         api,
         blocks,

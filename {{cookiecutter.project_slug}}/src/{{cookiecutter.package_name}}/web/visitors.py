@@ -44,7 +44,7 @@ def proxy_user(settings: Settings) -> Callable[[object], str | None] | None:
         return None
 
     def user(request: object) -> str | None:
-        return _header_name(getattr(request, "headers", {}).get(header))
+        return header_name(getattr(request, "headers", {}).get(header))
 
     return user
 
@@ -58,14 +58,14 @@ def _signed_in(request: gr.Request | None, settings: Settings) -> tuple[str | No
         return (name, account.groups) if account else (None, [])
     if settings.auth_header:
         headers = request.headers
-        name = _header_name(headers.get(settings.auth_header))
+        name = header_name(headers.get(settings.auth_header))
         listed = headers.get(settings.auth_groups_header) if settings.auth_groups_header else None
         groups = [g.strip() for g in str(listed or "").split(",") if g.strip()]
         return (name, groups) if name else (None, [])
     return None, []
 
 
-def _header_name(value: object) -> str | None:
+def header_name(value: object) -> str | None:
     """A user name from a proxy's header, or None when it is missing or not a plausible name."""
     name = str(value or "").strip()
     if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
