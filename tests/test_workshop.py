@@ -19,7 +19,7 @@ from .conftest import SUITE_REPORTS, TEMPLATE
 
 WORKSHOP = TEMPLATE / "docs" / "workshop"
 # In the order participants take them.
-MODULES = ["first-run", "ingestion", "feedback", "measure", "pgvector", "deploy"]
+MODULES = ["first-run", "ingestion", "feedback", "monitor", "measure", "pgvector", "deploy"]
 SECTION = re.compile(
     r"^# --8<-- \[start:(?P<name>[\w-]+)\]\n(?P<body>.*?)^# --8<-- \[end:(?P=name)\]\n"
     r"(?P<expects>(?:# expect: [^\n]*\n)*)",
@@ -110,6 +110,7 @@ def test_the_workshop_runs_as_written(
     folder = tmp_path_factory.mktemp("workshop")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "VIRTUAL_ENV"))}
     env |= {"TEMPLATE": str(TEMPLATE), "ROOM_LLM": llm_env["LLM_BASE_URL"]}
+    env["MAINTAINER_PASSWORD"] = "a workshop maintainer password"
     # The room's model on a busy machine may take a minute to start answering; the steps expect its
     # answer, so the UI waits for it (its deadlines are tested in the generated projects' suites).
     env |= {"RAG_LLM_FIRST_TOKEN_S": "300", "RAG_LLM_TOTAL_S": "600", "RAG_LLM_TIMEOUT_S": "300"}

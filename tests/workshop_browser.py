@@ -3,6 +3,7 @@
 Run with a generated project's interpreter (it has Playwright):
     python workshop_browser.py ask-and-rate "How do I add my own documents?"
     python workshop_browser.py landing "How do I add my own documents?"
+    python workshop_browser.py maintainers NAME PASSWORD
 Each prints what the participant would see, for the step's ``# expect:`` lines.
 """
 
@@ -36,16 +37,34 @@ def landing(page: Page, starter: str = "") -> None:
     print(page.locator("#chat").inner_text())
 
 
+def maintainers(page: Page, name: str, password: str) -> None:
+    """Sign in to the maintainers' page and read its documentation gaps."""
+    page.goto(f"{URL}/maintainers/")
+    page.get_by_label("username").fill(name)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    # The headline and the tables are filled by one event: once it shows, the gaps are there too.
+    page.locator("#headline").get_by_text("questions").wait_for(timeout=TIMEOUT_MS)
+    gaps = page.get_by_role("heading", name="Where the docs fall short", exact=True)
+    gaps.wait_for(timeout=TIMEOUT_MS)
+    print(page.locator("body").inner_text())
+
+
 def main(action: str, *arguments: str) -> None:
-    actions: dict[str, Callable[..., None]] = {"ask-and-rate": ask_and_rate, "landing": landing}
+    actions: dict[str, Callable[..., None]] = {
+        "ask-and-rate": ask_and_rate,
+        "landing": landing,
+        "maintainers": maintainers,
+    }
     chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
     if chromium is None:
         sys.exit("no Chromium on PATH")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.goto(URL)
-        page.locator("#chat").get_by_text(LANDING).wait_for(timeout=TIMEOUT_MS)
+        if action != "maintainers":  # a page of its own, behind a sign-in
+            page.goto(URL)
+            page.locator("#chat").get_by_text(LANDING).wait_for(timeout=TIMEOUT_MS)
         actions[action](page, *arguments)
         browser.close()
 

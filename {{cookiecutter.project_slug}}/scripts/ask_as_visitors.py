@@ -16,14 +16,16 @@ from ui_client import Visitor
 
 WEAK = "does not seem to cover"  # the UI's notice when even the closest passage is far
 LIMITED = "please wait"  # the UI's notice to a visitor over its rate limit
+SOURCES = '<div class="sources">'  # where the UI's answer ends and its sources begin
 
 
 def ask(visitor: Visitor, question: str) -> str:
-    """The answer as the UI showed it, after as many waits as the rate limit asks for."""
+    """The answer as the UI showed it, without its sources (a passage may quote the notices),
+    after as many waits as the rate limit asks for."""
     for _ in range(30):
         try:
             visitor.ask(question)
-            return visitor.last_answer
+            return visitor.last_answer.partition(SOURCES)[0]
         except RuntimeError:
             if LIMITED not in visitor.last_answer:
                 raise

@@ -18,7 +18,10 @@ class Visitor:
         # counted as: its limits, its ratings, and who asked.
         headers = {"X-Forwarded-For": address} if address else {}
         self.http = httpx.Client(timeout=120, headers=headers)
-        config = self.http.get(f"{url}config").json()
+        response = self.http.get(f"{url}config")
+        if response.status_code == 401:
+            raise RuntimeError(f"the UI at {url} lets only signed-in people in")
+        config = response.raise_for_status().json()
         self.ask_fn = next(
             i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "ask"
         )

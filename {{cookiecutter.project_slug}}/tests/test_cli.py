@@ -108,3 +108,7 @@ def test_hash_password_prints_a_hash_the_settings_take(settings: Settings) -> No
     password_hash = result.output.strip().splitlines()[-1]
     assert verify_password("long enough pw", password_hash)
     Account(password_hash=password_hash)  # accepted by RAG_AUTH_USERS
+    short = CliRunner().invoke(app, ["hash-password"], input="short\nshort\n")
+    assert short.exit_code == 2 and "a password needs 10 to 1024 characters" in short.output
+    piped = CliRunner().invoke(app, ["hash-password", "--password-stdin"], input="long enough pw\n")
+    assert piped.exit_code == 0 and verify_password("long enough pw", piped.output.strip())

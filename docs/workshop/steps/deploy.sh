@@ -17,7 +17,7 @@ uvx kubernetes-validate --strict deploy/kubernetes/ui.yaml
 # --8<-- [start:health]
 uv run ask_docs serve > ui.log 2>&1 &
 UI=$!
-until curl -fs http://127.0.0.1:7860/readyz; do sleep 2; done
+until curl -fs http://127.0.0.1:7860/readyz; do kill -0 $UI || break; sleep 2; done
 echo
 curl -s http://127.0.0.1:7860/healthz
 # --8<-- [end:health]

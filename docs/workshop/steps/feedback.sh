@@ -6,7 +6,7 @@
 kill $UI; wait $UI || true
 RAG_LLM_BASE_URL=$ROOM_LLM OPENAI_API_KEY=${ROOM_LLM_KEY:-none} uv run ask_docs serve > ui.log 2>&1 &
 UI=$!
-until curl -fs http://127.0.0.1:7860/readyz; do sleep 2; done
+until curl -fs http://127.0.0.1:7860/readyz; do kill -0 $UI || break; sleep 2; done
 # --8<-- [end:llm]
 # expect: "status":"ready"
 

@@ -34,6 +34,6 @@ uv run ask_docs ask "How do I add my own documents?"
 # --8<-- [start:serve]
 uv run ask_docs serve > ui.log 2>&1 &
 UI=$!
-until curl -fs http://127.0.0.1:7860/readyz; do sleep 2; done
+until curl -fs http://127.0.0.1:7860/readyz; do kill -0 $UI || break; sleep 2; done
 # --8<-- [end:serve]
 # expect: "status":"ready"

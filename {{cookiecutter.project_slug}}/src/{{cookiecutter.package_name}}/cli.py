@@ -392,12 +392,25 @@ def gaps() -> None:
 
 
 @app.command("hash-password")
-def hash_password() -> None:
+def hash_password(
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from the first line of stdin (for scripts).")
+    ] = False,
+) -> None:
     """Hash a password for ``RAG_AUTH_USERS`` (asked twice, never echoed)."""
+    import sys
+
     from .web.accounts import hash_password as hashed
 
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    console.out(hashed(password), highlight=False)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        console.out(hashed(password), highlight=False)
+    except ValueError as error:  # too short or too long: say so, and ask again next time
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from error
 
 
 @app.command("propose-eval-cases")

@@ -71,7 +71,7 @@ def passing_answers(
         )
         .join(ratings, ratings.c.interaction_id == interactions.c.id)
         .group_by(credited)
-        .subquery()
+        .cte("votes")  # named once, read by both branches below
     )
     # Rated answers are read from the votes outwards (a join from every interaction to the grouped
     # votes made SQLite compare each with each: a minute over 100,000 answers); answers approved

@@ -38,14 +38,18 @@ class Figures:
     waiting: pd.DataFrame
 
 
-def maintainers_login(settings: Settings) -> Login | None:
-    """The login check of the page: the UI's accounts in the maintainers' group, or None."""
-    members = {
+def maintainer_accounts(settings: Settings) -> dict[str, Any]:
+    """The UI's accounts in the maintainers' group, by name."""
+    return {
         name: account
         for name, account in settings.auth_users.items()
         if settings.maintainers_group in account.groups
     }
-    return Login(members) if settings.auth_users else None
+
+
+def maintainers_login(settings: Settings) -> Login | None:
+    """The login check of the page: the UI's accounts in the maintainers' group, or None."""
+    return Login(maintainer_accounts(settings)) if settings.auth_users else None
 
 
 def mount_maintainers_page(api: Any, settings: Settings, feedback: FeedbackStore) -> bool:
@@ -94,7 +98,11 @@ def figures(feedback: FeedbackStore, settings: Settings, period: str) -> Figures
         ((doc, up, down) for doc, (up, down) in standings.items() if down > up),
         key=lambda row: row[1] - row[2],
     )[:SHOWN]
-    waiting = pd.DataFrame(
+    return Figures(usage, run, demoted, waiting_for_review(feedback))
+
+
+def waiting_for_review(feedback: FeedbackStore) -> pd.DataFrame:
+    return pd.DataFrame(
         [
             {
                 "id": rated.interaction_id,
@@ -107,7 +115,6 @@ def figures(feedback: FeedbackStore, settings: Settings, period: str) -> Figures
         ],
         columns=["id", "question", "answer", "net votes", "raters"],
     )
-    return Figures(usage, run, demoted, waiting)
 
 
 def questions_per_day(usage: Usage) -> pd.DataFrame:
@@ -190,11 +197,7 @@ def summary(usage: Usage, run: TopicRun | None) -> str:
 
 
 def maintainers_page(settings: Settings, feedback: FeedbackStore) -> gr.Blocks:
-    members = {
-        name
-        for name, account in settings.auth_users.items()
-        if settings.maintainers_group in account.groups
-    }
+    members = set(maintainer_accounts(settings))
     proxied = maintainers_dependency(settings)
 
     def check(request: gr.Request | None) -> str:
@@ -232,13 +235,13 @@ def maintainers_page(settings: Settings, feedback: FeedbackStore) -> gr.Blocks:
         def apply(interaction_id: float | None, request: gr.Request) -> tuple[str, pd.DataFrame]:
             reviewer = check(request)
             if interaction_id is None:
-                return "Pick an answer's id first.", figures(feedback, settings, "24h").waiting
+                return "Pick an answer's id first.", waiting_for_review(feedback)
             try:
                 feedback.review(int(interaction_id), decision, reviewer)
                 said = f"Answer {int(interaction_id)}: {decision}d by {reviewer}."
             except LookupError as error:
                 said = str(error)
-            return said, figures(feedback, settings, "24h").waiting
+            return said, waiting_for_review(feedback)
 
         return apply
 
