@@ -73,6 +73,7 @@ COMMON_FILES = {
             "dag_defaults",
             "answering/__init__",
             "answering/engine",
+            "answering/live_index",
             "answering/telemetry",
             "answering/retrieval/__init__",
             "answering/retrieval/ranking",
@@ -103,11 +104,13 @@ COMMON_FILES = {
             "index/passages",
             "index/store",
             "index/store_base",
+            "index/versions",
             "ingestion/__init__",
             "ingestion/chunking",
             "ingestion/formats",
             "ingestion/pipeline",
             "ingestion/planning",
+            "ingestion/release",
             "ingestion/sources/__init__",
             "ingestion/sources/base",
             "ingestion/sources/config",
@@ -159,6 +162,7 @@ COMMON_FILES = {
             "index/__init__",
             "index/test_shared_index",
             "index/test_store",
+            "index/test_versions",
             "ingestion/__init__",
             "ingestion/test_chunking",
             "ingestion/test_formats",
@@ -203,7 +207,21 @@ STORE_FILES = {
 }
 
 
-LOCAL_MODEL_FILES = {"src/ask_docs/index/local_embedding.py", "tests/index/test_local_embedding.py"}
+LOCAL_MODEL_FILES = {
+    "src/ask_docs/index/local_embedding.py",
+    "tests/index/test_local_embedding.py",
+    # Fine-tuning trains the local model.
+    "dags/finetune.py",
+    "scripts/benchmark_finetune.py",
+    "src/ask_docs/evaluation/finetune/__init__.py",
+    "src/ask_docs/evaluation/finetune/experiment.py",
+    "src/ask_docs/evaluation/finetune/negatives.py",
+    "src/ask_docs/evaluation/finetune/pairs.py",
+    "src/ask_docs/evaluation/finetune/training.py",
+    "tests/evaluation/finetune/__init__.py",
+    "tests/evaluation/finetune/test_experiment.py",
+    "tests/evaluation/finetune/test_pairs.py",
+}
 
 
 def expected_files(vector_store: str, embeddings: str, llm: str) -> set[str]:

@@ -18,8 +18,15 @@ TIMEOUT_MS = 180_000  # a generated answer from a small model on a busy 2-core m
 LANDING = "Ask about the documentation"
 
 
+def open_chat(page: Page) -> None:
+    """The UI's landing view, once it has loaded."""
+    page.goto(URL)
+    page.locator("#chat").get_by_text(LANDING).wait_for(timeout=TIMEOUT_MS)
+
+
 def ask_and_rate(page: Page, question: str) -> None:
     """Ask on the landing view, wait for the whole answer, and rate it helpful."""
+    open_chat(page)
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
     page.locator('#chat [data-testid="bot"]').first.wait_for(timeout=TIMEOUT_MS)
@@ -32,6 +39,7 @@ def ask_and_rate(page: Page, question: str) -> None:
 def landing(page: Page, starter: str = "") -> None:
     """The landing view as the next visitor sees it, once ``starter`` is offered on it (the starter
     questions arrive just after the page)."""
+    open_chat(page)
     if starter:
         page.locator("#chat").get_by_text(starter).wait_for(timeout=TIMEOUT_MS)
     print(page.locator("#chat").inner_text())
@@ -62,9 +70,6 @@ def main(action: str, *arguments: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1100, "height": 900})
-        if action != "maintainers":  # a page of its own, behind a sign-in
-            page.goto(URL)
-            page.locator("#chat").get_by_text(LANDING).wait_for(timeout=TIMEOUT_MS)
         actions[action](page, *arguments)
         browser.close()
 

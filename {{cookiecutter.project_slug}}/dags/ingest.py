@@ -8,9 +8,14 @@ Keeps the vector index in step with the sources (folders, git repositories, webs
 document's content hash with the stored one; **ingest_batch** (mapped over batches of documents, in the
 `rag_embeddings` pool) chunks, embeds and writes only the new and changed ones; **prune** deletes
 documents that left their source; **report** logs and returns the summary (added, changed, deleted,
-unchanged, skipped and failed, with reasons); **announce** updates the index Asset, only when the index
-changed, so that what is scheduled on it runs for a reason; **check_sources** fails the run if a source
-could not be read, after the other sources were ingested.
+unchanged, skipped and failed, with reasons); **release** makes a rebuilt index version live;
+**announce** updates the index Asset, only when the index changed, so that what is scheduled on it
+runs for a reason; **check_sources** fails the run if a source could not be read, after the other
+sources were ingested.
+
+A full refresh, or another embedding model or chunking, builds a new index version beside the live
+one: the UI keeps answering from the live one until **release** switches it, once every document is
+written (`ask_docs versions`, `promote`, `rollback`).
 
 Runs daily; trigger it by hand to read some sources only, ingest another folder (`source_dir`: it gets a
 source of its own and deletes nothing else; `remove_sources` deletes it again), change the chunking, or
@@ -34,6 +39,7 @@ from {{ cookiecutter.package_name }}.dag_defaults import (
 
 if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.config import Settings
+    from {{ cookiecutter.package_name }}.ingestion.planning import IngestPlan
     from {{ cookiecutter.package_name }}.ingestion.sources import Source
 
 STRATEGIES = ["markdown", "sentence", "tokens", "code"]
@@ -75,7 +81,9 @@ COUNTS = ("added", "changed", "deleted", "unchanged", "chunks")  # what an index
         "chunk_overlap": Param(
             None, type=["null", "integer"], minimum=0, description="Tokens shared by neighbours."
         ),
-        "full_refresh": Param(False, type="boolean", description="Drop the index and rebuild it."),
+        "full_refresh": Param(
+            False, type="boolean", description="Rebuild the index, beside the live one."
+        ),
     },
     tags=["rag", "ingest"],
     doc_md=__doc__,
@@ -105,33 +113,51 @@ def ingest_docs() -> None:
         executor_config=embeddings_executor_config(),
         multiple_outputs=False,
     )
-    def ingest_batch(batch: list[str]) -> dict[str, Any]:
+    def ingest_batch(plan: dict[str, Any], batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingestion.pipeline import ingest_batch as ingest_documents
 
         context = get_current_context()
         params = context["params"]
         settings = _settings(params)
         sources = _sources(settings, params)
-        return asdict(ingest_documents(settings, sources, batch, run_id=context["run_id"]))
+        target = _planned(plan).target(settings)
+        return asdict(ingest_documents(target, sources, batch, run_id=context["run_id"]))
 
     @task
     def prune(plan: dict[str, Any]) -> int:
         from {{ cookiecutter.package_name }}.ingestion.planning import prune as prune_documents
 
-        return prune_documents(_settings({}), plan["deleted"])
+        return prune_documents(_settings({}).pinned(plan["version"]), plan["deleted"])
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
     def report(
         plan: dict[str, Any], results: list[dict[str, Any]] | None, deleted: int
     ) -> dict[str, Any]:
-        from {{ cookiecutter.package_name }}.ingestion.planning import BatchResult, IngestPlan, summarise
+        from {{ cookiecutter.package_name }}.ingestion.planning import BatchResult, summarise
 
-        planned = IngestPlan(**{k: v for k, v in plan.items() if k != "batches"})
         # One request for all mapped results: iterating them would probe one index past the end.
         batch_results = [BatchResult(**r) for r in (results[:] if results else [])]
-        summary = summarise(planned, batch_results, deleted)
-        print(summary.as_text())
-        return asdict(summary)
+        return asdict(summarise(_planned(plan), batch_results, deleted))
+
+    @task(multiple_outputs=False)
+    def release(summary: dict[str, Any]) -> dict[str, Any]:
+        """Make the index version the run built live, when the run wrote every document{% if cookiecutter.llm != "none" %}, with
+        the verified answers{% endif %}."""
+{%- if cookiecutter.llm != "none" %}
+        from {{ cookiecutter.package_name }}.feedback.verified import promote_answers
+{%- endif %}
+        from {{ cookiecutter.package_name }}.ingestion.planning import IngestSummary
+        from {{ cookiecutter.package_name }}.ingestion.release import release as release_version
+
+        released = release_version(
+            _settings({}),
+            IngestSummary(**summary),
+{%- if cookiecutter.llm != "none" %}
+            before_release=promote_answers,
+{%- endif %}
+        )
+        print(released.as_text())
+        return asdict(released)
 
     @task(outlets=[INDEX_ASSET])
     def announce(summary: dict[str, Any]) -> None:
@@ -149,8 +175,8 @@ def ingest_docs() -> None:
             raise RuntimeError("sources not read: " + "; ".join(failures))
 
     planned = plan()
-    results = ingest_batch.expand(batch=batches(planned))
-    summary = report(planned, results, prune(planned))
+    results = ingest_batch.partial(plan=planned).expand(batch=batches(planned))
+    summary = release(report(planned, results, prune(planned)))
     announce(summary)
     check_sources(summary)
 
@@ -162,6 +188,13 @@ def _settings(params: dict[str, Any]) -> "Settings":
     return task_settings().with_chunking(
         params.get("chunking"), params.get("chunk_size"), params.get("chunk_overlap")
     )
+
+
+def _planned(plan: dict[str, Any]) -> "IngestPlan":
+    """The plan task's plan, from what it returned."""
+    from {{ cookiecutter.package_name }}.ingestion.planning import IngestPlan
+
+    return IngestPlan(**{key: value for key, value in plan.items() if key != "batches"})
 
 
 def _sources(settings: "Settings", params: dict[str, Any]) -> "list[Source]":

@@ -123,7 +123,11 @@ def test_make_airflow_runs_the_ingestion_as_a_scheduler_would(airflow: Airflow) 
     assert run["state"] == "success", states
     assert states[("ingest_batch", 0)] == "success"  # a mapped batch, scheduled in the pool
     assert states[("announce", -1)] == "success"  # the index changed: an Asset event
-    assert len(open_store(airflow.settings).documents()) == SAMPLE_COUNT
+    # Rebuilt as a new index version beside the first, which release made live.
+    assert states[("release", -1)] == "success"
+    live = open_store(airflow.settings)
+    assert live.version == f"{airflow.settings.collection}__v2"
+    assert len(live.documents()) == SAMPLE_COUNT
 
     # The index changed, so its Asset triggers the evaluation of what was just ingested. (Waited
     # for, its task cannot outlive the test and start the store's server again after teardown.)

@@ -26,12 +26,12 @@ def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -
 def test_an_empty_question_exits_at_once_with_a_message(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from {{ cookiecutter.package_name }}.answering import engine
+    from {{ cookiecutter.package_name }}.answering import live_index
 
     def no_model(*args: object) -> None:
         raise AssertionError("the question should be refused before anything loads")
 
-    monkeypatch.setattr(engine, "embedding_model", no_model)
+    monkeypatch.setattr(live_index, "embedding_model", no_model)
     result = CliRunner().invoke(app, ["ask", " "])
     assert result.exit_code == 2 and "type a question" in result.output
 

@@ -51,7 +51,7 @@ def run(
     return result
 
 
-@pytest.mark.parametrize("dag_file", ["ingest.py", "feedback.py", "evaluate.py", "topics.py"])
+@pytest.mark.parametrize("dag_file", [path.name for path in (PROJECT / "dags").glob("*.py")])
 def test_parsing_a_dag_imports_no_heavy_libraries(dag_file: str) -> None:
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
@@ -88,6 +88,11 @@ def test_the_dag_ingests_then_refreshes_incrementally(
 
     third = run(dag, source_dir=str(docs))
     assert (third["chunks"], third["unchanged"]) == (0, SAMPLE_COUNT - 1)
+
+    # Another chunking: a new index version, built beside the live one, which release makes live.
+    rebuilt = run(dag, result_of="release", source_dir=str(docs), chunking="sentence")
+    assert (rebuilt["changed"], rebuilt["released"]) == (SAMPLE_COUNT - 1, "live")
+    assert open_store(settings).version == rebuilt["version"] == f"{settings.collection}__v2"
 
 
 {%- if cookiecutter.vector_store == "chroma" %}

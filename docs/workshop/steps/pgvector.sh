@@ -34,18 +34,20 @@ import os, sqlalchemy as sa
 from ask_docs_pg.config import postgres_url
 engine = sa.create_engine(postgres_url(os.environ['RAG_DATABASE_URL']))
 with engine.connect() as db:
-    print(db.execute(sa.text(
-        \"SELECT metadata_->>'source' AS source, count(*) FROM data_docs GROUP BY 1\")).all())
+    live = db.execute(sa.text(\"SELECT version FROM index_live\")).scalar_one()
+    print(live, db.execute(sa.text(
+        f\"SELECT metadata_->>'source' AS source, count(*) FROM data_{live} GROUP BY 1\")).all())
 "
 # --8<-- [end:sql]
-# expect: \[\('local', \d+\)\]
+# expect: ^docs__v1 \[\('local', \d+\)\]
 
 # --8<-- [start:hybrid]
 export RAG_HYBRID_SEARCH=true
 make ingest CONF='{"full_refresh": true}'
 uv run ask_docs_pg eval
 # --8<-- [end:hybrid]
-# expect: added 7, changed 0, deleted 0
+# expect: added 0, changed 7, deleted 0
+# expect: new index version docs__v2 \(full refresh\): live
 # expect: since the run of
 # expect: ^mrr@10 +\d\.\d{3} -> +\d\.\d{3}
 

@@ -1,9 +1,10 @@
 """Command line: ``{{ cookiecutter.package_name }} ingest PATH``, ``ask "..."``, ``eval``, ``serve``."""
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import {% if cookiecutter.llm != "none" %}TYPE_CHECKING, {% endif %}Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,13 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .answers import CONTROL_CHARACTERS  # escape sequences start with them
 from .config import ChunkingStrategy, Settings
-{%- if cookiecutter.llm != "none" %}
 
 if TYPE_CHECKING:
+{%- if cookiecutter.llm != "none" %}
     from collections.abc import Sequence
 
     from .evaluation.cases import EvalCase
 {%- endif %}
+    from .index.versions import VersionedStore
 
 ABOUT = "{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"
 app = typer.Typer(help=ABOUT, no_args_is_help=True)
@@ -67,6 +69,9 @@ def ingest(
     full_refresh: Annotated[bool, typer.Option(help="Drop the index and rebuild it.")] = False,
 ) -> None:
     """Ingest the sources: only new and changed documents are embedded; removed ones are deleted."""
+{%- if cookiecutter.llm != "none" %}
+    from .feedback.verified import promote_answers
+{%- endif %}
     from .ingestion.pipeline import run_ingest
     from .ingestion.planning import IngestPlan
 
@@ -87,8 +92,12 @@ def ingest(
             full_refresh=full_refresh,
             on_plan=on_plan,
             progress=lambda n: progress.advance(task, n),
+{%- if cookiecutter.llm != "none" %}
+            # A new index version gets the verified answers before it goes live.
+            before_release=promote_answers,
+{%- endif %}
         )
-    console.print(summary.as_text())
+    console.print(summary.as_text(), highlight=False)
 
 
 @app.command()
@@ -113,6 +122,57 @@ def remove_source(
     from .ingestion.planning import remove_sources
 
     console.print(f"deleted {remove_sources(Settings(), names)} documents")
+
+
+@app.command()
+def versions() -> None:
+    """List the index versions: which one answers (live), what each holds and how it was built."""
+    from .index.store import open_store
+
+    store = open_store(Settings())
+    live = store.live_version()
+    for version in store.versions():
+        mark = "live" if version.name == live else version.state
+        console.print(
+            f"{version.name}  {mark:8}  {version.chunks} chunks  created {version.created_at or '?'}"
+            f"  model {version.embedding_model or '?'}  pipeline {version.pipeline or '?'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def promote(
+    version: Annotated[
+        str | None,
+        typer.Argument(help="Default: the newest complete version newer than the live one."),
+    ] = None,
+) -> None:
+    """Make a complete index version live: every reader answers from it within seconds."""
+    from .index.versions import promote as promote_version
+
+    switch_live(lambda store: promote_version(store, version))
+
+
+@app.command()
+def rollback() -> None:
+    """Make the index version that was live before the current one live again."""
+    from .index.versions import rollback as rollback_version
+
+    switch_live(rollback_version)
+
+
+def switch_live(switch: Callable[["VersionedStore"], str]) -> None:
+    """Point readers at the version ``switch`` chooses; exit 1 with the reason if it refuses."""
+    from .index.store import open_store
+    from .index.versions import VersionError
+
+    try:
+        live = switch(open_store(Settings()))
+    except VersionError as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
+        raise typer.Exit(1) from error
+    console.print(f"{live} is live", highlight=False)
 
 
 {%- if cookiecutter.vector_store == "chroma" %}
@@ -430,6 +490,47 @@ def propose_eval_cases(
     store = FeedbackStore(settings.feedback_url)
     added = propose_cases(store, settings.eval_questions, output, min_net_score)
     console.print(f"{added} new proposals in {output}", highlight=False)
+
+
+{%- if cookiecutter.embeddings == "local" %}
+
+
+@app.command()
+def finetune(
+    negative_control: Annotated[
+        bool, typer.Option(help="Train on shuffled pairs: a check that such a model is refused.")
+    ] = False,
+) -> None:
+    """Fine-tune the embedding model on the feedback and keep it only if it retrieves better: the
+    finetune_embeddings DAG's steps, in this process."""
+    from .evaluation.cases import CaseError
+    from .evaluation.finetune.experiment import ExperimentError, run_experiment
+
+    try:
+        run_experiment(
+            Settings(),
+            negative_control=negative_control,
+            say=lambda line: console.out(printable(line), highlight=False),
+        )
+    except (ExperimentError, CaseError) as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def experiments(
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 10,
+) -> None:
+    """List the experiments that built an index version to compare with the live one: the decision,
+    both versions' figures on held-out questions, and what the experiment cost."""
+    from .evaluation.records import EvalRecords
+
+    found = EvalRecords(Settings().feedback_url).experiments(limit)
+    for record in found:
+        console.out(printable(record.as_text()), highlight=False)
+    if not found:
+        console.print("no experiments yet (the finetune_embeddings DAG, or `finetune`)")
+{%- endif %}
 
 
 @app.command()

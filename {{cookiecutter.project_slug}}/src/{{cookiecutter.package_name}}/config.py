@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         1, ge=0, le=3, description="Neighbouring chunks on each side that a match is read with."
     )
     ingest_batch_size: int = Field(200, ge=1, description="Documents per mapped Airflow task.")
+    # Index versions: a full refresh, or another embedding model or chunking, builds a new version
+    # beside the live one, which answers until the new one is complete (see index/versions.py).
+    keep_versions: int = Field(
+        2,
+        ge=2,
+        description="Index versions kept: the live one, and the newest before it to roll back to.",
+    )
+    index_version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}$",  # it names a table or a collection
+        description="Read and write this index version (e.g. docs__v3) instead of the live one.",
+    )
 {%- if cookiecutter.vector_store == "chroma" %}
 
     # Vector store: Chroma. Unless chroma_url names a server, the project runs its own on loopback for
@@ -104,6 +116,27 @@ class Settings(BaseSettings):
 {%- if cookiecutter.embeddings == "local" %}
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a name or a local folder
     embedding_device: str = "cpu"  # or "cuda", "mps"
+    # Fine-tuning the embedding model on the feedback: the finetune_embeddings DAG, run on demand.
+    finetune_dir: Path = Field(
+        Path(".data/finetune"), description="Tuned models (the UI reads them), experiments' pairs."
+    )
+    finetune_margin: float = Field(
+        0.02, ge=0, le=1, description="MRR@10 a tuned model must gain on held-out questions."
+    )
+    finetune_time_budget_s: int = Field(
+        900, ge=1, description="Training stops after the step that passes this many seconds."
+    )
+    finetune_epochs: int = Field(1, ge=1, le=50, description="Passes over the training pairs.")
+    finetune_learning_rate: float = Field(
+        2e-5, gt=0, le=1e-2, description="AdamW's, after warm-up."
+    )
+    finetune_batch_size: int = Field(16, ge=2, le=512, description="Pairs per training step.")
+    finetune_min_pairs: int = Field(
+        20, ge=1, description="With fewer training pairs than this, no experiment runs."
+    )
+    finetune_held_out: float = Field(
+        0.3, gt=0, lt=1, description="Share of documents whose questions are held out and scored."
+    )
 {%- if cookiecutter.vector_store == "pgvector" %}
     embedding_dimensions: int = Field(384, description="The model's vector size; sizes the table.")
 {%- endif %}
@@ -298,6 +331,12 @@ class Settings(BaseSettings):
         """These settings with a run's chunking choices on top; ``None`` keeps the configured value."""
         chosen = {"chunking": strategy, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
         return self.model_copy(update={key: v for key, v in chosen.items() if v is not None})
+
+    def pinned(self, version: str, embedding_model: str | None = None) -> "Settings":
+        """These settings reading and writing one index version instead of the live one (embedding
+        with ``embedding_model``, the one that version's vectors come from, if given)."""
+        model = {"embedding_model": embedding_model} if embedding_model else {}
+        return self.model_copy(update={"index_version": version, **model})
 
     @property
     def feedback_url(self) -> str:

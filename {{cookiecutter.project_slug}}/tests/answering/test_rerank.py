@@ -117,8 +117,9 @@ def test_an_engine_that_reranks_orders_results_by_the_cross_encoder(
     question = "Which chunking strategy should I pick and how big should chunks be?"
     sources = engine.retrieve(question)
     assert "chunking.rst" in sources[0].uri
-    bundle = QueryBundle(question, embedding=engine._embed.get_query_embedding(question))
-    found = engine._chunks.retrieve(bundle, access=["public"])
+    reading = engine._index.current()
+    bundle = QueryBundle(question, embedding=reading.embed.get_query_embedding(question))
+    found = reading.search.retrieve(bundle, access=["public"])
     scores = [h.score or 0.0 for h in found.hits]
     assert scores == sorted(scores, reverse=True)
     expected = cross_encoder.scores(question, [passage_text(h) for h in found.hits])

@@ -11,7 +11,13 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.evaluation.cases import CaseError, load_cases, parse_case
 from {{ cookiecutter.package_name }}.evaluation.records import EvalRecords
 from {{ cookiecutter.package_name }}.evaluation.runner import CaseResult, EvalRun
-from {{ cookiecutter.package_name }}.evaluation.scoring import Scores, first_relevant, percentile
+from {{ cookiecutter.package_name }}.evaluation.scoring import (
+    Scores,
+    first_relevant,
+    paired_changes,
+    percentile,
+    sign_test,
+)
 
 from ..conftest import PROJECT
 
@@ -156,3 +162,14 @@ def test_answers_rated_helpful_become_proposed_cases_once(
     assert "strategy" in case.keywords and first_relevant([cited], case) == 1
     again = CliRunner().invoke(app, ["propose-eval-cases", "--output", str(output)])
     assert "0 new proposals" in again.output
+
+
+def test_two_runs_are_compared_question_by_question() -> None:
+    before = {"a": 2, "b": None, "c": 1, "d": 3, "e": 11}
+    after = {"a": 1, "b": 4, "c": 2, "d": 3, "e": None}  # e: beyond the depth both times
+    assert paired_changes(before, after) == (2, 1)
+    # Ten questions up and none down cannot be chance; two up and one down can.
+    assert sign_test(10, 0) == pytest.approx(1 / 1024)
+    assert sign_test(2, 1) == pytest.approx(0.5)
+    assert sign_test(0, 3) == 1.0
+    assert sign_test(0, 0) == 1.0

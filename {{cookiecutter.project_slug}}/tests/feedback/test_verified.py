@@ -145,15 +145,22 @@ def test_an_answer_from_internal_sources_stays_internal(
     assert QueryEngine(insider).ask(QUESTION).mode == "verified"
 
 
-def test_a_full_refresh_loses_nothing_for_good(index: Settings, feedback: FeedbackStore) -> None:
+def test_a_rebuilt_index_goes_live_with_the_verified_answers(
+    index: Settings, feedback: FeedbackStore
+) -> None:
     from {{ cookiecutter.package_name }}.ingestion.pipeline import run_ingest
 
     liked = rated_answer(feedback, QUESTION, +1)
     promote_answers(index, feedback)
-    run_ingest(index, full_refresh=True)
-    assert verified_documents(index) == set()
-    assert promote_answers(index, feedback).promoted == 1
+    rebuilt = run_ingest(
+        index, full_refresh=True, before_release=lambda new: promote_answers(new, feedback)
+    )
+    assert rebuilt.released == "live"
     assert verified_documents(index) == {f"verified:{liked}"}
+    # Without them, the new version would lack them until the feedback loop ran again.
+    bare = run_ingest(index, full_refresh=True)
+    assert verified_documents(index) == set()
+    assert promote_answers(index, feedback).promoted == 1 and bare.released.startswith("live")
 
 
 class DiesMidAnswer(BaseHTTPRequestHandler):

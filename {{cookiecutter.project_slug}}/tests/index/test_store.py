@@ -18,6 +18,7 @@ import uuid
 {%- if cookiecutter.vector_store == "chroma" %}
 from contextlib import suppress
 {%- endif %}
+from typing import Any
 
 import pytest
 from llama_index.core.schema import NodeRelationship, NodeWithScore, RelatedNodeInfo, TextNode
@@ -32,6 +33,15 @@ from pydantic import SecretStr
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.index.store import open_store
 from {{ cookiecutter.package_name }}.index.store_base import DocumentStore, EmbeddingMismatchError, cosine
+from {{ cookiecutter.package_name }}.index.versions import (
+    finish_build,
+    promote,
+    rollback,
+    start_build,
+    version_name,
+)
+
+StoreWithVersions = Any  # the backend's store: the contract, its versions, and its settings
 {%- if cookiecutter.vector_store == "chroma" %}
 
 
@@ -105,14 +115,53 @@ def test_a_partly_written_document_counts_as_incomplete(store: DocumentStore) ->
     assert store.documents()["local:a"].complete is False
 
 
-def test_delete_and_clear(store: DocumentStore) -> None:
+def test_delete(store: DocumentStore) -> None:
+    store.ping()  # an empty index answers too
     store.replace_documents({"local:a": nodes("local:a", "h", 2)})
     store.replace_documents({"local:b": nodes("local:b", "h", 2)})
     store.delete_documents(["local:a", "local:missing"])
     assert set(store.documents()) == {"local:b"}
-    store.clear()
-    assert store.count() == 0
-    store.ping()  # an empty index answers too
+
+
+def test_a_new_version_is_built_beside_the_live_one(store: StoreWithVersions) -> None:
+    settings = store._settings
+    store.replace_documents({"local:a": nodes("local:a", "h", 2)})
+    blue = store.version
+    assert store.live_version() == blue
+    green = start_build(store, settings.collection, "pipeline-2")
+    writer = open_store(settings.pinned(green))
+    writer.replace_documents({"local:b": nodes("local:b", "h", 1)})
+    # Readers still answer from the live version while the new one is built.
+    reader = open_store(settings)
+    assert (reader.version, set(reader.documents())) == (blue, {"local:a"})
+    assert [v.state for v in store.versions()] == ["ready", "building"]
+
+    assert finish_build(store, green, keep=2) == []
+    reader = open_store(settings)
+    assert (reader.version, set(reader.documents())) == (green, {"local:b"})
+    assert rollback(store) == blue and open_store(settings).version == blue
+    assert promote(store) == green and open_store(settings).version == green
+    with pytest.raises(ValueError, match="live index version"):
+        store.drop_version(green)
+
+
+def test_versions_beyond_keep_are_dropped_with_all_they_hold(store: StoreWithVersions) -> None:
+    settings = store._settings
+    first = store.version
+    store.replace_documents({"local:a": nodes("local:a", "h", 2)})
+    for _ in range(2):
+        new = start_build(store, settings.collection, "p")
+        open_store(settings.pinned(new)).replace_documents({"local:a": nodes("local:a", "h", 1)})
+        finish_build(store, new, keep=2)
+    assert [v.name for v in store.versions()] == [
+        version_name(settings.collection, 2),
+        version_name(settings.collection, 3),
+    ]
+    with pytest.raises(ValueError, match=f"no index version '{first}'"):
+        open_store(settings.pinned(first))
+{%- if cookiecutter.vector_store == "chroma" %}
+    assert not (settings.data_dir / f"keywords-{first}.db").exists()
+{%- endif %}
 
 
 def test_deleting_a_document_leaves_those_whose_ids_share_words(store: DocumentStore) -> None:
@@ -131,7 +180,7 @@ def test_another_embedding_model_is_refused_with_a_fix(store: DocumentStore) -> 
     store.replace_documents({"local:a": nodes("local:a", "h", 1)})
     store.record_embedding("model-a", 3)
     store.check_embedding("model-a", 3)
-    with pytest.raises(EmbeddingMismatchError, match="full refresh"):
+    with pytest.raises(EmbeddingMismatchError, match="new index version"):
         store.check_embedding("model-b", 1536)
 
 
@@ -284,13 +333,13 @@ def test_switching_hybrid_on_for_an_existing_table_asks_for_a_full_refresh(
     settings: Settings,
 ) -> None:
     open_store(settings.model_copy(update={"embedding_dimensions": 3}))
-    hybrid = open_store(
-        settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True})
-    )
+    with_hybrid = settings.model_copy(update={"embedding_dimensions": 3, "hybrid_search": True})
+    hybrid = open_store(with_hybrid)
     with pytest.raises(RuntimeError, match="full refresh"):
         hybrid.vector_store  # noqa: B018 - the query path refuses
-    hybrid.clear()  # what the full refresh does: it must be able to open the store first
-    assert hybrid.vector_store is not None
+    # What the full refresh does: it must be able to open the store first, and builds a new table.
+    rebuilt = start_build(hybrid, settings.collection, "p")
+    assert open_store(with_hybrid.pinned(rebuilt)).vector_store is not None
 {%- else %}
 
 

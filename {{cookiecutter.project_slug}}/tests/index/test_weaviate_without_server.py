@@ -29,7 +29,9 @@ from {{ cookiecutter.package_name }}.index.store import (
     data_object,
     delete_all,
     ensure_collection,
+    live_collection,
     open_store,
+    switch_alias,
     write_objects,
 )
 from {{ cookiecutter.package_name }}.index.store_base import stored_documents
@@ -308,3 +310,75 @@ def test_an_unreachable_grpc_port_is_retried_then_named(
         match=r"Weaviate at http://127\.0\.0\.1:\d+ is not reachable after 3 attempts",
     ):
         open_store(settings)
+
+
+class Aliases:
+    """The client's ``alias`` as the server answers (see weaviate/aliases/executor.py): ``get``
+    returns None for a missing alias, ``update`` False."""
+
+    def __init__(self, client: "VersionsClient") -> None:
+        self._client = client
+
+    def get(self, *, alias_name: str) -> SimpleNamespace | None:
+        target = self._client.aliases.get(alias_name)
+        return SimpleNamespace(alias=alias_name, collection=target) if target else None
+
+    def create(self, *, alias_name: str, target_collection: str) -> None:
+        # The server refuses an alias that has a collection's name, and one that exists.
+        assert alias_name not in self._client.names and alias_name not in self._client.aliases
+        self._client.aliases[alias_name] = target_collection
+
+    def update(self, *, alias_name: str, new_target_collection: str) -> bool:
+        if alias_name not in self._client.aliases:
+            return False
+        self._client.aliases[alias_name] = new_target_collection
+        return True
+
+
+class Collections:
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def exists(self, name: str) -> bool:
+        return name in self.names
+
+    def delete(self, name: str) -> None:
+        self.names.discard(name)
+
+
+class VersionsClient:
+    """A client's aliases and collections, as far as versions use them."""
+
+    def __init__(self, names: set[str], aliases: dict[str, str]) -> None:
+        self.names, self.aliases = names, aliases
+        self.alias = Aliases(self)
+        self.collections = Collections(names)
+
+
+def test_the_live_version_is_what_the_alias_names() -> None:
+    client = VersionsClient({"Docs__v1", "Docs__v2"}, {"Docs": "Docs__v2"})
+    assert live_collection(client, "Docs") == "Docs__v2"
+    switch_alias(client, "Docs", "Docs__v1")
+    assert client.aliases == {"Docs": "Docs__v1"}
+    with pytest.raises(LookupError, match="no live index version"):
+        live_collection(VersionsClient(set(), {}), "Docs")
+
+
+def test_a_collection_from_before_versions_is_live_until_the_first_promotion() -> None:
+    client = VersionsClient({"Docs", "Docs__v1"}, {})
+    assert live_collection(client, "Docs") == "Docs"
+    switch_alias(client, "Docs", "Docs__v1")
+    assert (client.names, client.aliases) == ({"Docs__v1"}, {"Docs": "Docs__v1"})
+    assert live_collection(client, "Docs") == "Docs__v1"
+
+
+class StuckAliases(Aliases):
+    def update(self, *, alias_name: str, new_target_collection: str) -> bool:
+        return False  # as the client reports a 404: the alias was deleted meanwhile
+
+
+def test_an_alias_the_server_did_not_move_raises() -> None:
+    client = VersionsClient({"Docs__v1"}, {"Docs": "Docs__v1"})
+    client.alias = StuckAliases(client)
+    with pytest.raises(WeaviateWriteError, match="did not point alias Docs at Docs__v2"):
+        switch_alias(client, "Docs", "Docs__v2")

@@ -135,11 +135,18 @@ def test_a_run_killed_mid_write_is_finished_by_the_next_run(
     assert open_store(settings).count() == open_store(clean).count()
 
 
-def test_full_refresh_rebuilds_everything(settings: Settings, docs: Path) -> None:
+def test_full_refresh_rebuilds_everything_beside_the_live_version(
+    settings: Settings, docs: Path
+) -> None:
     first = run_ingest(settings, folder=docs)
+    blue = open_store(settings).version
     again = run_ingest(settings, folder=docs, full_refresh=True)
-    assert again.added == SAMPLE_COUNT and again.chunks == first.chunks
-    assert open_store(settings).count() == first.chunks
+    assert again.changed == SAMPLE_COUNT and again.chunks == first.chunks
+    assert (again.rebuild, again.released) == ("full refresh", "live")
+    assert f"new index version {again.version} (full refresh): live" in again.as_text()
+    live = open_store(settings)
+    assert live.version == again.version != blue and live.count() == first.chunks
+    assert open_store(settings.pinned(blue)).count() == first.chunks  # kept to roll back to
 
 
 def test_another_chunking_rechunks_every_document(settings: Settings, docs: Path) -> None:
@@ -148,6 +155,7 @@ def test_another_chunking_rechunks_every_document(settings: Settings, docs: Path
     small = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=64, chunk_overlap=8)
     large = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8)
     assert large.changed == SAMPLE_COUNT and large.deleted == 0
+    assert (large.rebuild or "").startswith("pipeline tokens/64/8/") and large.released == "live"
     assert small.chunks > large.chunks == open_store(settings).count()
     again = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8)
     assert again.unchanged == SAMPLE_COUNT and again.chunks == 0

@@ -89,6 +89,32 @@ def test_a_failing_source_deletes_nothing_and_the_others_go_on(
     assert len(by_source(three_sources)["kb"]) == 2
 
 
+def test_a_rebuild_that_misses_a_source_stays_off_until_a_run_completes_it(
+    three_sources: Settings,
+    site: Site,
+) -> None:
+    run_ingest(three_sources)
+    live = open_store(three_sources).version
+    site.status["/robots.txt"] = 500  # the site is down while the index is rebuilt
+    failed = run_ingest(three_sources, full_refresh=True)
+    assert failed.rebuild == "full refresh" and failed.version != live
+    assert failed.released.startswith("not live, it lacks what failed")
+    assert open_store(three_sources).version == live  # readers still see every source
+    assert len(by_source(three_sources)["kb"]) == 2
+
+    site.status["/robots.txt"] = 200
+    finished = run_ingest(three_sources, full_refresh=True)
+    # The same new version, finished: what the first run wrote is not written again.
+    assert finished.version == failed.version and finished.released.startswith("live")
+    assert (finished.unchanged, finished.added + finished.changed) == (SAMPLE_COUNT + 2, 2)
+    assert open_store(three_sources).version == finished.version
+    assert {source: len(ids) for source, ids in by_source(three_sources).items()} == {
+        "local": SAMPLE_COUNT,
+        "handbook": 2,
+        "kb": 2,
+    }
+
+
 def test_a_run_can_read_some_sources_only(three_sources: Settings, docs: Path) -> None:
     run_ingest(three_sources)
     (docs / "faq.txt").unlink()

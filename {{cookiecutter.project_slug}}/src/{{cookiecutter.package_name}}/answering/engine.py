@@ -34,13 +34,13 @@ from ..config import Settings
 {%- if cookiecutter.llm != "none" %}
 from ..feedback.verified import VerifiedAnswers, VerifiedMatch
 {%- endif %}
-from ..index.embeddings import embedding_model
 from ..index.passages import group_neighbours, group_text
-from ..index.store import open_store
-from ..index.store_base import DocumentStore
 {%- if cookiecutter.llm != "none" %}
 from ..security.redaction import describe
 from .deadlines import Deadlined
+{%- endif %}
+from .live_index import LiveIndex, Reading
+{%- if cookiecutter.llm != "none" %}
 from .prompts import answer_messages, condense_messages, rephrase_messages
 {%- endif %}
 from .retrieval.search import ChunkSearch, Found
@@ -85,22 +85,22 @@ def access_filters(labels: Sequence[str]) -> MetadataFilters:
 
 
 class QueryEngine:
-    def __init__(self, settings: Settings, store: DocumentStore | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = store or open_store(settings)
-        self._embed = embedding_model(settings)
-        self._chunks = ChunkSearch(settings, self._store, self._embed, access_filters)
-        self._embedding_checked = False
+        # The live index version, followed through promotions, each searched with its own model.
+        self._index = LiveIndex(
+            settings, lambda store, embed: ChunkSearch(settings, store, embed, access_filters)
+        )
         # Named after the package: its traces are this application's, whichever module asks.
         self._tracer = answer_tracer(__name__.partition(".")[0])
 {%- if cookiecutter.llm != "none" %}
-        self._verified = VerifiedAnswers(self._embed, settings.verified_similarity)
+        self._verified = VerifiedAnswers(settings.verified_similarity)
         self._llm = language_model(settings)
 {%- endif %}
 
     def check_index(self) -> None:
         """Raise if the index does not answer (readiness)."""
-        self._store.ping()
+        self._index.current().store.ping()
 
     def retrieve(self, question: str) -> list[Source]:
         return self.search(question)[0]
@@ -109,7 +109,8 @@ class QueryEngine:
         self, question: str, access: Sequence[str] | None = None
     ) -> tuple[list[Source], float | None]:
         """The sources for ``question``, and the closest chunk's similarity to it by meaning."""
-        found = self._search(question, access or self.settings.query_access, Trace())[1]
+        labels = access or self.settings.query_access
+        found = self._search(self._index.current(), question, labels, Trace())[1]
         return self._sources(found.hits), found.best_similarity
 
     def _sources(self, hits: list[NodeWithScore]) -> list[Source]:
@@ -153,11 +154,12 @@ class QueryEngine:
         if history:
             with trace.stage("condense"):
                 question = self._standalone(question, history[-HISTORY_TURNS:]{% if cookiecutter.llm != "none" %}, trace{% endif %})
-        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(question, labels, trace)
+        reading = self._index.current()  # one version for the whole answer
+        {% if cookiecutter.llm != "none" %}query_vector{% else %}_{% endif %}, found = self._search(reading, question, labels, trace)
         trace.similarity = found.best_similarity
 {%- if cookiecutter.llm != "none" %}
         with trace.stage("verified_match"):
-            verified = self._verified.match(query_vector, found.hits)
+            verified = self._verified.match(query_vector, found.hits, reading.embed)
         if verified:
             return _verified_stream(question, verified, started)
 {%- endif %}
@@ -225,26 +227,27 @@ class QueryEngine:
 {%- endif %}
 
     def _search(
-        self, question: str, access: Sequence[str], trace: Trace
+        self, reading: Reading[ChunkSearch], question: str, access: Sequence[str], trace: Trace
     ) -> tuple[list[float], Found]:
         with trace.stage("embed"):
-            query_vector = self._embed.get_query_embedding(question)
-        if not self._embedding_checked:
-            self._store.check_embedding(self._embed.model_name, len(query_vector))
+            query_vector = reading.embed.get_query_embedding(question)
+        if not reading.embedding_checked:
+            reading.store.check_embedding(reading.embed.model_name, len(query_vector))
             # An empty store names no model yet: check again once something is stored.
-            self._embedding_checked = self._store.count() > 0
+            reading.embedding_checked = reading.store.count() > 0
 {%- if cookiecutter.llm != "none" %}
         rephrasings = []
         for text in self._rephrase(question, trace):
             with trace.stage("embed"):
-                vector = self._embed.get_query_embedding(text)
+                vector = reading.embed.get_query_embedding(text)
             rephrasings.append(QueryBundle(text, embedding=vector))
         bundle = QueryBundle(question, embedding=query_vector)
-        return query_vector, self._chunks.retrieve(bundle, *rephrasings, access=access, trace=trace)
+        found = reading.search.retrieve(bundle, *rephrasings, access=access, trace=trace)
 {%- else %}
         bundle = QueryBundle(question, embedding=query_vector)
-        return query_vector, self._chunks.retrieve(bundle, access=access, trace=trace)
+        found = reading.search.retrieve(bundle, access=access, trace=trace)
 {%- endif %}
+        return query_vector, found
 {%- if cookiecutter.llm != "none" %}
 
     def _rephrase(self, question: str, trace: Trace) -> list[str]:

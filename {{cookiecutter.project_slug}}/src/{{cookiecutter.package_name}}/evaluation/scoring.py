@@ -5,7 +5,7 @@ share of questions with a relevant chunk in the top k; MRR@10 the mean of 1/rank
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..answers import Source
@@ -20,11 +20,15 @@ def normalise(text: str) -> str:
 
 
 def from_expected_document(source: Source, case: EvalCase) -> bool:
-    if source.document_id in case.expected_documents:
+    return is_expected_document(source.document_id, case)
+
+
+def is_expected_document(document_id: str, case: EvalCase) -> bool:
+    if document_id in case.expected_documents:
         return True
     # The path inside its source: "local:sql/createindex.html" -> "sql/createindex.html". A web page's
     # is its URL; either matches an expected file given relative to the folder or the site.
-    path = source.document_id.split(":", 1)[-1].split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    path = document_id.split(":", 1)[-1].split("#", 1)[0].split("?", 1)[0].rstrip("/")
     return any(path == f or path.endswith("/" + f.lstrip("/")) for f in case.expected_files)
 
 
@@ -73,3 +77,28 @@ def percentile(values: Sequence[float], share: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def paired_changes(
+    before: Mapping[str, int | None], after: Mapping[str, int | None]
+) -> tuple[int, int]:
+    """How many questions (by id) had their first relevant chunk ranked higher after than before,
+    and how many lower."""
+    better = worse = 0
+    for case_id, rank in before.items():
+        change = reciprocal(after.get(case_id)) - reciprocal(rank)
+        better, worse = better + (change > 0), worse + (change < 0)
+    return better, worse
+
+
+def reciprocal(rank: int | None) -> float:
+    return 1 / rank if rank and rank <= DEPTH else 0.0
+
+
+def sign_test(better: int, worse: int) -> float:
+    """The one-sided sign test's p-value: the chance of at least ``better`` improvements among the
+    questions that changed, if a change were as likely to be for the worse."""
+    changed = better + worse
+    if changed == 0:
+        return 1.0
+    return sum(math.comb(changed, k) for k in range(better, changed + 1)) / 2**changed

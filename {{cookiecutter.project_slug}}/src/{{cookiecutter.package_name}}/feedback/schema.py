@@ -216,6 +216,30 @@ def _v9_topic_tables(into: MetaData) -> tuple[Table, Table, Table]:
 question_vectors, topic_runs, topics = _v9_topic_tables(metadata)
 
 
+def _v10_experiment_table(into: MetaData) -> Table:
+    return Table(
+        "experiments",
+        into,
+        Column("id", Integer, primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=_now, index=True),
+        Column("kind", String(50), nullable=False),  # "finetune"
+        Column("decision", String(20), nullable=False),  # "promoted" or "refused"
+        Column("reason", Text, nullable=False),
+        Column("baseline", String(200), nullable=False),  # the live index version, scored too
+        Column("candidate", String(200), nullable=False),  # the index version it built
+        Column("model", String(1000)),  # the trained model's folder, if promoted
+        Column("baseline_run", Integer),  # the two versions' runs in eval_runs
+        Column("candidate_run", Integer),
+        Column("figures", JSON, nullable=False),  # both versions' hit@k, MRR@10 and latency
+        Column("costs", JSON, nullable=False),  # training and re-embedding seconds, model size
+        Column("lineage", JSON, nullable=False),  # base model, data cut-off, pairs, hyperparameters
+    )
+
+
+# v10: one row per experiment that built an index version to compare with the live one.
+experiments = _v10_experiment_table(metadata)
+
+
 # The _v1_* column lists are the first released schema: never edit them. A schema change is a new
 # column above plus a new migration below.
 def _v1_create_tables(connection: Connection) -> None:
@@ -278,6 +302,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _creating(_v7_review_tables),
     _v8_add_trace,
     _creating(_v9_topic_tables),
+    _creating(_v10_experiment_table),
 ]
 
 

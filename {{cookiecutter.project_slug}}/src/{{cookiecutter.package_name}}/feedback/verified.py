@@ -20,6 +20,7 @@ from ..config import Settings
 from ..index.embeddings import embedding_model
 from ..index.store import open_store
 from ..ingestion.pipeline import chunk_node
+from ..ingestion.planning import writing_settings
 from ..ingestion.sources import SourceDocument
 from ..security.injection import carries_instructions
 from .sharing import Bar, RatedAnswer
@@ -65,6 +66,7 @@ def promote_answers(
         if not _carries_instructions(rated)
         for document in [_as_document(rated)]
     }
+    settings = writing_settings(settings)  # with the model of the version's vectors
     store = open_store(settings)
     stored = {
         doc_id: doc for doc_id, doc in store.documents().items() if doc.source == VERIFIED_SOURCE
@@ -108,21 +110,22 @@ def promote_answers(
 class VerifiedAnswers:
     """Finds, among retrieved chunks, a verified answer to a near-identical question."""
 
-    def __init__(self, embed: BaseEmbedding, min_similarity: float) -> None:
-        self._embed = embed
+    def __init__(self, min_similarity: float) -> None:
         self._min_similarity = min_similarity
-        self._question_vectors: dict[str, list[float]] = {}
+        self._question_vectors: dict[tuple[str, str], list[float]] = {}
 
     def match(
-        self, query_vector: Sequence[float], hits: list[NodeWithScore]
+        self, query_vector: Sequence[float], hits: list[NodeWithScore], embed: BaseEmbedding
     ) -> VerifiedMatch | None:
+        """The first verified answer among ``hits`` whose question is near-identical to the one
+        ``query_vector`` was embedded from (by ``embed``, the model of the index version searched)."""
         # Backends scale their scores differently, so compare the two questions' vectors directly.
         for hit in hits:
             meta = hit.node.metadata
             if meta.get("source") != VERIFIED_SOURCE:
                 continue
             question = str(meta["section"])
-            similarity = _cosine(query_vector, self._question_vector(question))
+            similarity = _cosine(query_vector, self._question_vector(question, embed))
             if similarity >= self._min_similarity:
                 return VerifiedMatch(
                     interaction_id=int(meta["interaction_id"]),
@@ -133,10 +136,11 @@ class VerifiedAnswers:
                 )
         return None
 
-    def _question_vector(self, question: str) -> list[float]:
-        if question not in self._question_vectors:
-            self._question_vectors[question] = self._embed.get_text_embedding(question)
-        return self._question_vectors[question]
+    def _question_vector(self, question: str, embed: BaseEmbedding) -> list[float]:
+        key = (embed.model_name, question)
+        if key not in self._question_vectors:
+            self._question_vectors[key] = embed.get_text_embedding(question)
+        return self._question_vectors[key]
 
 
 def _carries_instructions(rated: RatedAnswer) -> bool:

@@ -40,8 +40,16 @@ class EmbeddingMismatchError(RuntimeError):
 
 
 class DocumentStore(Protocol):
+    version: str  # the index version this store reads and writes (see versions)
+
     @property
     def vector_store(self) -> "BasePydanticVectorStore": ...
+
+    def live_version(self) -> str:
+        """The version readers answer from now (read from the pointer, not cached)."""
+        ...
+
+    def recorded_model(self) -> str | None: ...
 
     def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
         """The cosine similarity of a hit of this store's first query mode to the question (the
@@ -74,8 +82,6 @@ class DocumentStore(Protocol):
         ...
 
     def delete_documents(self, document_ids: Iterable[str]) -> None: ...
-
-    def clear(self) -> None: ...
 
     def count(self) -> int: ...
 
@@ -125,19 +131,23 @@ EmbeddingRecord = Mapping[str, object]  # {"embedding_model": name, "dimensions"
 
 class RecordsEmbedding(ABC):
     """The one rule for every backend: a store names the embedding model of its vectors, recorded
-    before the first write, and refuses another model or size until a full refresh.
+    before the first write, and refuses another model or size (a new version takes another model).
 
-    A backend supplies where the record lives (read it, write it) and how many chunks it holds.
+    A backend supplies where a version's record lives (read it, write it) and how many chunks it
+    holds; the record also carries the version's state and pipeline (see ``versions``).
     """
 
     backend: ClassVar[str]
     mismatch_hint: ClassVar[str] = ""  # a backend's own advice, added to the message
+    version: str  # the index version this store object reads and writes
 
     @abstractmethod
-    def _read_embedding_record(self) -> EmbeddingRecord | None: ...
+    def _record(self, version: str) -> dict[str, object]:
+        """What ``version`` records ({} if nothing)."""
 
     @abstractmethod
-    def _write_embedding_record(self, model_name: str, dimensions: int) -> None: ...
+    def _write_record(self, version: str, record: Mapping[str, object]) -> None:
+        """Replace ``version``'s record."""
 
     @abstractmethod
     def count(self) -> int: ...
@@ -149,6 +159,18 @@ class RecordsEmbedding(ABC):
         """The vector size the store's shape fixes before any model is recorded, if it fixes one."""
         return None
 
+    def _read_embedding_record(self) -> EmbeddingRecord | None:
+        record = self._record(self.version)
+        return record if "dimensions" in record else None
+
+    def recorded_model(self) -> str | None:
+        """The embedding model of this version's vectors; None before anything is written."""
+        model = self._record(self.version).get("embedding_model")
+        return str(model) if model else None
+
+    def update_record(self, version: str, **values: str) -> None:
+        self._write_record(version, {**self._record(version), **values})
+
     def check_embedding(self, model_name: str, dimensions: int) -> None:
         self._check_embedding(self._read_embedding_record(), model_name, dimensions)
 
@@ -156,7 +178,8 @@ class RecordsEmbedding(ABC):
         recorded = self._read_embedding_record()  # read once: checked, then written if absent
         self._check_embedding(recorded, model_name, dimensions)
         if recorded is None and self.count() == 0:
-            self._write_embedding_record(model_name, dimensions)
+            embedding = {"embedding_model": model_name, "dimensions": dimensions}
+            self._write_record(self.version, {**self._record(self.version), **embedding})
 
     def _check_embedding(
         self, recorded: EmbeddingRecord | None, model_name: str, dimensions: int
@@ -173,8 +196,9 @@ class RecordsEmbedding(ABC):
             raise EmbeddingMismatchError(
                 f"The {self.backend} index holds {stored_dimensions}-dimension vectors from "
                 f"{stored_model!r}, but the configured embedding model {model_name!r} makes "
-                f"{dimensions}-dimension vectors. Rebuild the index with a full refresh: "
-                "`ingest --full-refresh`, or trigger the ingest_docs DAG with full_refresh=true."
+                f"{dimensions}-dimension vectors. Ingest every source (`ingest`, or the ingest_docs "
+                "DAG without `sources`): that builds a new index version with the configured model "
+                "beside the live one."
                 + (
                     f" {self.mismatch_hint.format(dimensions=dimensions)}"
                     if self.mismatch_hint

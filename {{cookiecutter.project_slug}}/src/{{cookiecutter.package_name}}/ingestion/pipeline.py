@@ -29,6 +29,7 @@ from .planning import (
     prune,
     summarise,
 )
+from .release import BeforeRelease, release
 from .sources import SkippedFile, Source, SourceDocument, select_sources
 
 log = logging.getLogger(__name__)
@@ -147,21 +148,27 @@ def run_ingest(
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     full_refresh: bool = False,
+    tuned_model: str | None = None,
     run_id: str = "cli",
     on_plan: Callable[[IngestPlan], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    before_release: BeforeRelease | None = None,
 ) -> IngestSummary:
-    """The whole pipeline in this process (the DAG runs the same steps as separate tasks)."""
+    """The whole pipeline in this process (the DAG runs the same steps as separate tasks), a new
+    index version it builds released at the end (see ``release``). A version built to try a
+    ``tuned_model`` is not released: the experiment that asked for it decides."""
     settings = settings.with_chunking(strategy, chunk_size, chunk_overlap)
     chosen = select_sources(settings, sources, folder)
-    plan = plan_ingest(settings, chosen, full_refresh=full_refresh)
+    plan = plan_ingest(settings, chosen, full_refresh=full_refresh, tuned_model=tuned_model)
     if on_plan:
         on_plan(plan)
+    target = plan.target(settings)
     results = [
-        ingest_batch(settings, chosen, batch, run_id=run_id, progress=progress)
+        ingest_batch(target, chosen, batch, run_id=run_id, progress=progress)
         for batch in plan.batches(settings.ingest_batch_size)
     ]
-    return summarise(plan, results, prune(settings, plan.deleted))
+    summary = summarise(plan, results, prune(target, plan.deleted))
+    return summary if tuned_model else release(settings, summary, before_release)
 
 
 def section_below_title(section: str, title: str) -> str:

@@ -4,15 +4,22 @@ light: no LlamaIndex, no model.
 
 Deletions are planned per source: a source that cannot be read (a site down, a repository gone)
 deletes nothing.
+
+A run that must rebuild the index (a full refresh, another embedding model, other chunking, or a
+fine-tuned model on trial) writes to a new index version beside the live one, and the live one keeps
+answering until the new one is complete and promoted (see ``index.versions``); other runs write to the
+live version, with the model its vectors come from.
 """
 
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ..config import Settings
 from ..index.store import open_store
 from ..index.store_base import StoredDocument
+from ..index.versions import by_name, rebuild_reason, start_build, writing_model
 from .chunking import CHUNKING_VERSION
 from .formats import FORMATS_VERSION
 from .sources import SkippedFile, Source, Unchanged, source_configs
@@ -29,6 +36,13 @@ class IngestPlan:
     unchanged: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     failed_sources: list[dict[str, str]] = field(default_factory=list)
+    version: str = ""  # the index version the run writes to
+    rebuild: str | None = None  # why it builds a new version; None when it writes to the live one
+    embedding_model: str = ""  # what embeds the chunks: the version's model (see writing_model)
+
+    def target(self, settings: Settings) -> Settings:
+        """``settings`` writing to the run's version with the run's model."""
+        return settings.pinned(self.version, self.embedding_model or None)
 
     @property
     def to_ingest(self) -> list[str]:
@@ -56,6 +70,14 @@ class IngestSummary:
     skipped: list[dict[str, str]]
     failed: list[dict[str, str]]
     failed_sources: list[dict[str, str]] = field(default_factory=list)
+    version: str = ""  # the index version written to
+    rebuild: str | None = None  # why the run built a new version (see IngestPlan)
+    released: str = ""  # what became of the new version (see release)
+
+    @property
+    def complete(self) -> bool:
+        """Every source read and every document written."""
+        return not (self.failed or self.failed_sources)
 
     def as_text(self) -> str:
         lines = [
@@ -63,6 +85,8 @@ class IngestSummary:
             f"unchanged {self.unchanged}, chunks written {self.chunks}, "
             f"skipped {len(self.skipped)}, failed {len(self.failed)}"
         ]
+        if self.rebuild:
+            lines.append(f"new index version {self.version} ({self.rebuild}): {self.released}")
         lines += [f"  source {s['source']} FAILED: {s['reason']}" for s in self.failed_sources]
         lines += [
             f"  skipped {item['source']}:{item['path']}: {item['reason']}" for item in self.skipped
@@ -72,31 +96,61 @@ class IngestSummary:
 
 
 def plan_ingest(
-    settings: Settings, sources: Sequence[Source], *, full_refresh: bool = False
+    settings: Settings,
+    sources: Sequence[Source],
+    *,
+    full_refresh: bool = False,
+    tuned_model: str | None = None,
 ) -> IngestPlan:
-    """Bring each source's local copy up to date and compare it with the store by content hash.
+    """Bring each source's local copy up to date and compare it with the index by content hash.
 
-    Nothing is embedded here. ``full_refresh`` drops the whole index when every configured source
-    runs, else only the documents of the sources that run.
+    Nothing is embedded here. When every configured source runs, a full refresh, a change of
+    embedding model or chunking, or a ``tuned_model`` (a fine-tuning of the configured model, to
+    try) plans a new index version (added and changed are then counted against the live one); a full
+    refresh of some sources only rewrites theirs in the live version.
     """
     store = open_store(settings)
     names = [source.name for source in sources]
-    if full_refresh:
-        if {config.name for config in source_configs(settings)} <= set(names):
-            store.clear()
-        else:
-            store.delete_documents(
-                [d for d, doc in store.documents().items() if doc.source in names]
-            )
-    stored = store.documents()
-    plan = IngestPlan(sources=names)
+    pipeline = pipeline_of(settings)
+    everything = {config.name for config in source_configs(settings)} <= set(names)
+    if tuned_model and not (everything and settings.index_version is None):
+        raise ValueError("a tuned model is tried on a new version of every source")
+    current = by_name(store.versions(), store.version)
+    model = tuned_model or writing_model(current, settings.embedding_model)
+    reason = None
+    if everything and settings.index_version is None:
+        reason = rebuild_reason(current, settings.embedding_model, pipeline, full_refresh)
+        if tuned_model:
+            reason = f"{reason}, " if reason else ""
+            reason += f"fine-tuned model {Path(tuned_model).name}"
+        elif reason is None and current.pipeline is None and current.chunks == 0:
+            store.update_record(store.version, pipeline=pipeline)  # a new index: this run's
+    elif full_refresh:
+        store.delete_documents([d for d, doc in store.documents().items() if doc.source in names])
+    live_documents = store.documents()
+    if reason:
+        base = settings.embedding_model if model != settings.embedding_model else None
+        target = start_build(store, settings.collection, pipeline, model, base)
+        log.info("building index version %s beside %s: %s", target, store.version, reason)
+        stored = open_store(settings.pinned(target)).documents()
+    else:
+        target, stored = store.version, live_documents
+    plan = IngestPlan(sources=names, version=target, rebuild=reason, embedding_model=model)
     for source in sources:
         try:
-            _plan_source(source, stored, pipeline_of(settings), plan)
+            _plan_source(source, stored, live_documents, pipeline, plan)
         except Exception as error:  # one source failing must not stop, or delete, the others
             log.exception("source %s failed", source.name)
             plan.failed_sources.append({"source": source.name, "reason": _reason(error)})
     return plan
+
+
+def writing_settings(settings: Settings) -> Settings:
+    """``settings`` pinned to the version they write to now, with the model that embeds for it
+    (a promoted fine-tuned model, where one is live)."""
+    store = open_store(settings)
+    version = by_name(store.versions(), store.version)
+    return settings.pinned(store.version, writing_model(version, settings.embedding_model))
 
 
 def pipeline_of(settings: Settings) -> str:
@@ -110,14 +164,22 @@ def pipeline_of(settings: Settings) -> str:
 
 
 def _plan_source(
-    source: Source, stored: Mapping[str, StoredDocument], pipeline: str, plan: IngestPlan
+    source: Source,
+    stored: Mapping[str, StoredDocument],
+    live: Mapping[str, StoredDocument],
+    pipeline: str,
+    plan: IngestPlan,
 ) -> None:
-    """Add this source's new, changed, unchanged and gone documents to the plan, all or nothing."""
+    """Add this source's new, changed, unchanged and gone documents to the plan, all or nothing.
+    ``stored`` is what the run's version holds, ``live`` what readers see (the same, unless the
+    run builds a new version): a document is new or gone as readers see it."""
     source.sync()
     part = IngestPlan(sources=[source.name])
-    ours = {doc_id for doc_id, doc in stored.items() if doc.source == source.name}
+    ours = {doc_id for doc_id, doc in [*stored.items(), *live.items()] if doc.source == source.name}
     current = {
-        doc_id for doc_id in ours if stored[doc_id].complete and stored[doc_id].pipeline == pipeline
+        doc_id
+        for doc_id, doc in stored.items()
+        if doc.source == source.name and doc.complete and doc.pipeline == pipeline
     }
     known = {doc_id: stored[doc_id].content_hash for doc_id in current}
     seen: set[str] = set()
@@ -131,10 +193,9 @@ def _plan_source(
             part.skipped.append({"source": source.name, **asdict(item)})
             continue
         seen.add(item.id)
-        previous = stored.get(item.id)
-        if previous is None:
+        if item.id not in live and item.id not in stored:
             part.added.append(item.id)
-        elif item.id not in current or previous.content_hash != item.content_hash:
+        elif item.id not in current or stored[item.id].content_hash != item.content_hash:
             part.changed.append(item.id)
         else:
             part.unchanged += 1
@@ -169,7 +230,7 @@ def indexed_sources(settings: Settings) -> dict[str, int]:
 
 
 def prune(settings: Settings, document_ids: Sequence[str]) -> int:
-    """Delete documents that are gone from their source."""
+    """Delete documents that are gone from their source (``settings`` pinned to the run's version)."""
     if document_ids:
         open_store(settings).delete_documents(document_ids)
     return len(document_ids)
@@ -187,4 +248,6 @@ def summarise(plan: IngestPlan, results: Sequence[BatchResult], deleted: int) ->
         skipped=plan.skipped,
         failed=failed,
         failed_sources=plan.failed_sources,
+        version=plan.version,
+        rebuild=plan.rebuild,
     )

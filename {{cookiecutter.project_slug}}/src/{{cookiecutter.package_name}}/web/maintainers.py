@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from ..config import Settings
+from ..config import Account, Settings
 from ..feedback.store import FeedbackStore
 from ..feedback.usage import Usage, period_start
 from ..insights.runs import TopicRun, latest_run
@@ -38,7 +38,7 @@ class Figures:
     waiting: pd.DataFrame
 
 
-def maintainer_accounts(settings: Settings) -> dict[str, Any]:
+def maintainer_accounts(settings: Settings) -> dict[str, Account]:
     """The UI's accounts in the maintainers' group, by name."""
     return {
         name: account

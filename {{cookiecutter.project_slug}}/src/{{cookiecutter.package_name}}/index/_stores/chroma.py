@@ -1,15 +1,20 @@
 """Chroma: the project's own Chroma server for ``data_dir`` by default (see ``chroma_server``), a Chroma
 server elsewhere when ``RAG_CHROMA_URL`` is set, or, with ``RAG_CHROMA_MODE=embedded``, the files opened
 in this process (one process only: a notebook, a script, the tests).
+
+Each index version is a collection (``docs__v3``) with a keyword index of its own; the live one is named
+by a pointer record, the metadata of the collection ``<collection>__live``, switched in one call (see
+``versions``).
 """
 
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -23,11 +28,19 @@ from ..security.private_files import private_dir
 from .chroma_server import server_url
 from .keywords import KeywordIndex, row_of
 from .store_base import (
-    EmbeddingRecord,
     RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
     stored_documents,
+)
+from .versions import (
+    READY,
+    IndexVersion,
+    checked_version,
+    new_record,
+    version_name,
+    version_number,
+    version_of,
 )
 
 if TYPE_CHECKING:
@@ -45,59 +58,12 @@ PAGE = 5000
 # machines at the same moment may leave one of their own indexes short of the other's write until
 # the next write; a reader's index is never left so.)
 REVISION_KEY = "revision"
+LIVE_KEY = "version"  # the pointer record's key that names the live version
 REVISION_CHECK_S = 10.0
 # Keyword hits repeat from question to question: their chunks are read from the collection once per
 # revision. A chunk id names its document's content and its place in it, so only a re-chunking run
 # (same content, other chunk sizes) changes a kept chunk's text: shown for up to REVISION_CHECK_S.
 KEPT_KEYWORD_HITS = 4096
-Result = TypeVar("Result")
-
-
-class FollowedCollection:
-    """The project's collection, followed by its name.
-
-    A full refresh deletes the collection and creates a new one under the same name (the only way
-    to change the size of its vectors). A process that holds the old one (the UI, an evaluation, a
-    task of another run) would get "Collection ... does not exist" from then on, until restarted: here
-    a call that finds its collection gone opens the one now under that name and runs again.
-    """
-
-    def __init__(self, open_collection: Callable[[], Collection]) -> None:
-        self._open = open_collection
-        self._current = open_collection()
-
-    @property
-    def metadata(self) -> Mapping[str, Any] | None:
-        return self._current.metadata
-
-    # The calls the store and LlamaIndex's ChromaVectorStore make.
-    def count(self) -> int:
-        return self._followed(lambda collection: collection.count())
-
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self._followed(lambda collection: collection.get(*args, **kwargs))
-
-    def query(self, *args: Any, **kwargs: Any) -> Any:
-        return self._followed(lambda collection: collection.query(*args, **kwargs))
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        self._followed(lambda collection: collection.add(*args, **kwargs))
-
-    def delete(self, *args: Any, **kwargs: Any) -> None:
-        self._followed(lambda collection: collection.delete(*args, **kwargs))
-
-    def modify(self, *args: Any, **kwargs: Any) -> None:
-        self._followed(lambda collection: collection.modify(*args, **kwargs))
-
-    def reopen(self) -> None:
-        self._current = self._open()
-
-    def _followed(self, call: Callable[[Collection], Result]) -> Result:
-        try:
-            return call(self._current)
-        except NotFoundError:
-            self.reopen()
-            return call(self._current)
 
 
 class ChromaStore(RecordsEmbedding):
@@ -105,9 +71,12 @@ class ChromaStore(RecordsEmbedding):
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._name = settings.collection
         self._client = _client(settings)
-        self._collection = FollowedCollection(self._open_collection)
+        pinned = settings.index_version
+        self.version = (
+            checked_version(settings.collection, pinned) if pinned else self._live_or_first()
+        )
+        self._collection = self._open_collection(self.version)
         self._keywords_checked = -math.inf
         self._keywords_lock = threading.Lock()
         self._hit_nodes: dict[str, BaseNode] = {}  # keyword hits' chunks, by id (see above)
@@ -118,7 +87,7 @@ class ChromaStore(RecordsEmbedding):
         """The keyword index beside the collection (see ``keywords``), kept whether or not
         ``hybrid_search`` is on, so turning it on needs no new ingestion."""
         private_dir(self._settings.data_dir)
-        return KeywordIndex(self._settings.data_dir / f"keywords-{self._name}.db")
+        return KeywordIndex(self._keywords_path(self.version))
 
     @cached_property
     def vector_store(self) -> "ChromaVectors":
@@ -185,12 +154,12 @@ class ChromaStore(RecordsEmbedding):
     def documents(self) -> dict[str, StoredDocument]:
         return stored_documents(self._all_metadata())
 
-    def _read_embedding_record(self) -> EmbeddingRecord | None:
-        meta = self._collection.metadata or {}
-        return meta if "dimensions" in meta else None
+    def _record(self, version: str) -> dict[str, object]:
+        metadata = self._open_collection(version).metadata or {}
+        return {k: v for k, v in metadata.items() if not k.startswith("hnsw:")}
 
-    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
-        self._set_metadata(embedding_model=model_name, dimensions=dimensions)
+    def _write_record(self, version: str, record: Mapping[str, object]) -> None:
+        self._modify_metadata(self._open_collection(version), record)
 
     def replace_documents(self, documents: Mapping[str, Sequence["BaseNode"]]) -> None:
         before = self._revision_before_write()
@@ -222,7 +191,7 @@ class ChromaStore(RecordsEmbedding):
 
     def _new_revision(self, before: dict[str, object]) -> None:
         revision = uuid.uuid4().hex
-        self._modify_metadata(before, **{REVISION_KEY: revision})
+        self._modify_metadata(self._collection, {**before, REVISION_KEY: revision})
         # An index that was current before the write holds the write too.
         if self.keywords.revision == str(before.get(REVISION_KEY, "")):
             self.keywords.revision = revision
@@ -233,18 +202,14 @@ class ChromaStore(RecordsEmbedding):
             self._hit_nodes, self._hit_nodes_revision = {}, None
 
     def _metadata(self) -> dict[str, object]:
-        """The collection's metadata as the server has it now (a Collection object caches it);
-        opened as ``__init__`` opens it, so that a full refresh in another process, between its delete
-        and its create, is no error here."""
-        return dict(self._open_collection().metadata or {})
+        """The collection's metadata as the server has it now (a Collection object caches it)."""
+        return self._record(self.version)
 
-    def _set_metadata(self, **values: str | int) -> None:
-        self._modify_metadata(self._metadata(), **values)
-
-    def _modify_metadata(self, current: Mapping[str, object], **values: str | int) -> None:
+    @staticmethod
+    def _modify_metadata(collection: Collection, metadata: Mapping[str, object]) -> None:
         # modify() replaces the whole mapping; Chroma refuses changes to its own hnsw: keys.
-        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
-        self._collection.modify(metadata={**kept, **values})
+        kept = {k: v for k, v in metadata.items() if not k.startswith("hnsw:")}
+        collection.modify(metadata=cast(Any, kept))
 
     def _delete_vectors(self, ids: list[str]) -> None:
         for start in range(0, len(ids), PAGE):
@@ -252,20 +217,73 @@ class ChromaStore(RecordsEmbedding):
             where = cast(Where, {"document_id": {"$in": ids[start : start + PAGE]}})
             self._collection.delete(where=where)
 
-    def clear(self) -> None:
-        self._client.delete_collection(self._name)
-        self._collection.reopen()
-        self.keywords.fill([])
-        self.keywords.revision = ""  # current: empty, as the new collection
-        self._forget_hit_nodes()
-
     def count(self) -> int:
         return self._collection.count()
 
-    def _open_collection(self) -> Collection:
-        return self._client.get_or_create_collection(
-            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    # Versions (see versions.py)
+    def live_version(self) -> str:
+        pointer = self._client.get_collection(self._pointer_name, embedding_function=None)
+        return str((pointer.metadata or {})[LIVE_KEY])
+
+    def versions(self) -> list[IndexVersion]:
+        collection = self._settings.collection
+        found = []
+        for listed in self._client.list_collections():
+            number = version_number(collection, listed.name)
+            if number is not None:
+                record = dict(listed.metadata or {})
+                found.append(version_of(listed.name, number, record, listed.count()))
+        return sorted(found, key=lambda version: version.number)
+
+    def create_version(self, name: str, record: dict[str, str]) -> None:
+        self._client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=cast(Any, record),
+            embedding_function=None,
         )
+
+    def switch_live(self, name: str) -> None:
+        pointer = self._client.get_collection(self._pointer_name, embedding_function=None)
+        pointer.modify(metadata={LIVE_KEY: name})
+
+    def drop_version(self, name: str) -> None:
+        if name == self.live_version():
+            raise ValueError(f"{name} is the live index version")
+        self._client.delete_collection(name)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self._keywords_path(name)}{suffix}").unlink(missing_ok=True)
+
+    @property
+    def _pointer_name(self) -> str:
+        return f"{self._settings.collection}__live"
+
+    def _live_or_first(self) -> str:
+        """The live version; without a pointer, the collection from before versions (if any) or a
+        new empty version 1 becomes live."""
+        try:
+            return self.live_version()
+        except NotFoundError:
+            pass
+        collection = self._settings.collection
+        names = {listed.name for listed in self._client.list_collections()}
+        first = collection if collection in names else version_name(collection, 1)
+        if first != collection:
+            self.create_version(first, new_record(READY))
+        # Two processes starting at once both choose the same first version.
+        self._client.get_or_create_collection(
+            self._pointer_name, metadata={LIVE_KEY: first}, embedding_function=None
+        )
+        return self.live_version()
+
+    def _keywords_path(self, version: str) -> Path:
+        return self._settings.data_dir / f"keywords-{version}.db"
+
+    def _open_collection(self, version: str) -> Collection:
+        try:
+            return self._client.get_collection(version, embedding_function=None)
+        except NotFoundError:
+            raise ValueError(f"no index version {version!r} in Chroma") from None
 
     def _all_metadata(self) -> Iterable[Mapping[str, object]]:
         return (meta for _, _, meta in self._all_chunks(with_text=False))

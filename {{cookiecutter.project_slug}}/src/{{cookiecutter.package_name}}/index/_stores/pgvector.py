@@ -1,4 +1,5 @@
-"""PostgreSQL with pgvector: one table of chunks with an HNSW index (cosine), created on first use.
+"""PostgreSQL with pgvector: a table of chunks per index version with an HNSW index (cosine), and
+the live version named by a row of ``index_live``, switched in one transaction (see ``versions``).
 
 With ``RAG_HYBRID_SEARCH=true`` the table also holds a full-text column, and each question retrieves by
 vector and by PostgreSQL full-text search. The feedback tables live in the same database by default.
@@ -21,11 +22,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..config import Settings, postgres_url
 from .store_base import (
-    EmbeddingRecord,
     RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
     stored_documents,
+)
+from .versions import (
+    READY,
+    IndexVersion,
+    checked_version,
+    new_record,
+    version_name,
+    version_number,
+    version_of,
 )
 
 HNSW = {"hnsw_m": 16, "hnsw_ef_construction": 64, "hnsw_dist_method": "vector_cosine_ops"}
@@ -48,7 +57,14 @@ class PgVectorStore(RecordsEmbedding):
             self._url, connect_args={"cursor_factory": psycopg.ClientCursor}, pool_pre_ping=True
         )
         self._wait_for_server()
-        self.table = f"data_{settings.collection}"  # the name LlamaIndex gives the table
+        pinned = settings.index_version
+        self.version = (
+            checked_version(settings.collection, pinned) if pinned else self._live_or_first()
+        )
+        if not self._table_exists(self.version):
+            known = ", ".join(v.name for v in self.versions()) or "none"
+            raise ValueError(f"no index version {self.version!r} (versions: {known})")
+        self.table = f"data_{self.version}"  # the name LlamaIndex gives the table
         self._vector_store = self._open_vector_store()
 
     @property
@@ -84,10 +100,19 @@ class PgVectorStore(RecordsEmbedding):
             rows = connection.execute(query).mappings().all()
         return stored_documents(dict(row) for row in rows)
 
-    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
-        note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
+    def _record(self, version: str) -> dict[str, object]:
+        with self._engine.connect() as connection:
+            note = connection.execute(
+                text("SELECT obj_description(to_regclass(:table), 'pg_class')"),
+                {"table": f"data_{version}"},
+            ).scalar()
+        return dict(json.loads(note)) if note else {}
+
+    def _write_record(self, version: str, record: Mapping[str, object]) -> None:
         with self._engine.begin() as connection:
-            connection.execute(text(f"COMMENT ON TABLE {self.table} IS :note"), {"note": note})
+            connection.execute(
+                text(f"COMMENT ON TABLE data_{version} IS :note"), {"note": json.dumps(record)}
+            )
 
     def _unrecorded_dimensions(self) -> int | None:
         return self._column_dimensions()  # the table's vector column is sized already
@@ -118,11 +143,90 @@ class PgVectorStore(RecordsEmbedding):
                     {"ids": ids},
                 )
 
-    def clear(self) -> None:
-        """Drop the table, so a full refresh can also change the embedding size or turn on hybrid search."""
+    # Versions (see versions.py)
+    def live_version(self) -> str:
+        with self._engine.connect() as connection:
+            return str(
+                connection.execute(
+                    text("SELECT version FROM index_live WHERE collection = :collection"),
+                    {"collection": self._settings.collection},
+                ).scalar_one()
+            )
+
+    def versions(self) -> list[IndexVersion]:
+        collection = self._settings.collection
+        with self._engine.connect() as connection:
+            tables = connection.execute(
+                text(
+                    "SELECT relname, obj_description(oid, 'pg_class') FROM pg_class "
+                    "WHERE relkind = 'r' AND relname LIKE :prefix"
+                ),
+                {"prefix": f"data_{collection}%"},
+            ).all()
+            found = []
+            for table, note in tables:
+                name = table.removeprefix("data_")
+                number = version_number(collection, name)
+                if number is not None:
+                    chunks = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                    record = json.loads(note) if note else {}
+                    found.append(version_of(name, number, record, int(chunks)))
+        return sorted(found, key=lambda version: version.number)
+
+    def create_version(self, name: str, record: dict[str, str]) -> None:
+        self._open_vector_store(name)  # creates the table and its indexes
+        self._write_record(name, record)
+
+    def switch_live(self, name: str) -> None:
         with self._engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
-        self._vector_store = self._open_vector_store()
+            connection.execute(
+                text(
+                    "UPDATE index_live SET version = :version, switched_at = now() "
+                    "WHERE collection = :collection"
+                ),
+                {"version": name, "collection": self._settings.collection},
+            )
+
+    def drop_version(self, name: str) -> None:
+        if name == self.live_version():
+            raise ValueError(f"{name} is the live index version")
+        with self._engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS data_{name}"))
+
+    def _live_or_first(self) -> str:
+        """The live version; on a database without one, the table from before versions (if any)
+        or a new empty version 1 becomes live."""
+        collection = self._settings.collection
+        with self._engine.begin() as connection:
+            connection.execute(
+                text(
+                    "CREATE TABLE IF NOT EXISTS index_live (collection text PRIMARY KEY, "
+                    "version text NOT NULL, switched_at timestamptz NOT NULL DEFAULT now())"
+                )
+            )
+            if connection.execute(
+                text("SELECT 1 FROM index_live WHERE collection = :collection"),
+                {"collection": collection},
+            ).first():
+                return self.live_version()
+        first = collection if self._table_exists(collection) else version_name(collection, 1)
+        if first != collection:
+            self.create_version(first, new_record(READY))
+        with self._engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO index_live (collection, version) VALUES (:collection, :version) "
+                    "ON CONFLICT (collection) DO NOTHING"
+                ),
+                {"collection": collection, "version": first},
+            )
+        return self.live_version()
+
+    def _table_exists(self, version: str) -> bool:
+        with self._engine.connect() as connection:
+            return connection.execute(
+                text("SELECT to_regclass(:table) IS NOT NULL"), {"table": f"data_{version}"}
+            ).scalar_one()
 
     def count(self) -> int:
         with self._engine.connect() as connection:
@@ -133,11 +237,11 @@ class PgVectorStore(RecordsEmbedding):
         with self._engine.connect() as connection:
             connection.execute(text(f"SELECT 1 FROM {self.table} LIMIT 1"))
 
-    def _open_vector_store(self) -> PGVectorStore:
+    def _open_vector_store(self, version: str | None = None) -> PGVectorStore:
         store = PGVectorStore(
             engine=self._engine,
             async_engine=create_async_engine(self._url),
-            table_name=self._settings.collection,
+            table_name=version or self.version,
             embed_dim=self._settings.embedding_dimensions,
             hybrid_search=self._settings.hybrid_search,
             text_search_config=self._settings.text_search_config,
@@ -155,14 +259,6 @@ class PgVectorStore(RecordsEmbedding):
 
         where = self._url.render_as_string(hide_password=True)
         connect_with_retries(connect, "PostgreSQL", where, (OperationalError,))
-
-    def _read_embedding_record(self) -> EmbeddingRecord | None:
-        with self._engine.connect() as connection:
-            note = connection.execute(
-                text("SELECT obj_description(to_regclass(:table), 'pg_class')"),
-                {"table": self.table},
-            ).scalar()
-        return json.loads(note) if note else None
 
     def _column_dimensions(self) -> int | None:
         with self._engine.connect() as connection:

@@ -6,10 +6,16 @@ This module creates the collection itself, before LlamaIndex would, with every p
 never relied on: a chunk with a property the schema does not declare is refused before it is sent, and
 every write and delete checks what the server reports back. With ``RAG_HYBRID_SEARCH=true`` each
 question is matched by Weaviate's native hybrid search (BM25 and vectors) instead of by vectors alone.
+
+Each index version is a collection (``Docs__v3``); the live one is named by a collection alias that
+has the configured collection's name (``Docs``), switched in one call (see ``versions``). A collection
+from before versions, named ``Docs`` itself, is version 0: the first promotion deletes it, since an
+alias cannot share a collection's name.
 """
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlparse
@@ -34,6 +40,7 @@ from weaviate.collections import Collection
 from weaviate.collections.classes.batch import BatchObjectReturn, DeleteManyReturn
 from weaviate.collections.collections import _Collections
 from weaviate.exceptions import (
+    WeaviateBaseError,
     WeaviateConnectionError,
     WeaviateGRPCUnavailableError,
     WeaviateInsertManyAllFailedError,
@@ -42,12 +49,20 @@ from weaviate.exceptions import (
 
 from ..config import Settings
 from .store_base import (
-    EmbeddingRecord,
     RecordsEmbedding,
     StoredDocument,
     connect_with_retries,
     cosine,
     stored_documents,
+)
+from .versions import (
+    READY,
+    IndexVersion,
+    checked_version,
+    new_record,
+    version_name,
+    version_number,
+    version_of,
 )
 
 CLOUD_DOMAINS = (".weaviate.cloud", ".weaviate.network")
@@ -151,7 +166,6 @@ class WeaviateStore(RecordsEmbedding):
                 "Weaviate names collections like classes"
             )
         self._settings = settings
-        self._name = settings.collection
         self._client = connect_with_retries(
             lambda: _connect(settings),
             "Weaviate",
@@ -159,8 +173,14 @@ class WeaviateStore(RecordsEmbedding):
             # An unreachable gRPC port fails the client's start-up health check.
             (WeaviateConnectionError, WeaviateStartUpError, WeaviateGRPCUnavailableError),
         )
-        # An outdated collection is reported on first use, so that a full refresh (clear) can fix it.
-        self._schema_problems = ensure_collection(self._client.collections, self._name)
+        pinned = settings.index_version
+        self.version = (
+            checked_version(settings.collection, pinned) if pinned else self._live_or_first()
+        )
+        if not self._client.collections.exists(self.version):
+            raise ValueError(f"no index version {self.version!r} in Weaviate")
+        # An outdated collection is reported on first use, so that a full refresh can replace it.
+        self._schema_problems = ensure_collection(self._client.collections, self.version)
         self._vector_store: WeaviateVectorStore | None = None
 
     def __del__(self) -> None:
@@ -174,7 +194,7 @@ class WeaviateStore(RecordsEmbedding):
             self._check_schema()
             # The collection exists already, so LlamaIndex does not create its own default schema.
             self._vector_store = WeaviateVectorStore(
-                weaviate_client=self._client, index_name=self._name
+                weaviate_client=self._client, index_name=self.version
             )
         return self._vector_store
 
@@ -211,34 +231,114 @@ class WeaviateStore(RecordsEmbedding):
             )
             delete_all(data, where)
 
-    def clear(self) -> None:
-        self._client.collections.delete(self._name)
-        self._schema_problems = ensure_collection(self._client.collections, self._name)
-        self._vector_store = None
-
     def count(self) -> int:
         return self._collection().aggregate.over_all(total_count=True).total_count or 0
 
     def _collection(self) -> Collection:
         self._check_schema()
-        return self._client.collections.use(self._name)
+        return self._client.collections.use(self.version)
 
     def _check_schema(self) -> None:
         if self._schema_problems:
             raise RuntimeError(
-                f"Weaviate collection {self._name} was created with another schema ("
+                f"Weaviate collection {self.version} was created with another schema ("
                 + "; ".join(self._schema_problems)
                 + "). Rebuild it with a full refresh: `ingest --full-refresh`, or trigger the "
                 "ingest_docs DAG with full_refresh=true."
             )
 
-    def _read_embedding_record(self) -> EmbeddingRecord | None:
-        description = self._collection().config.get().description or ""
-        return json.loads(description) if description.startswith("{") else None
+    def _record(self, version: str) -> dict[str, object]:
+        description = self._client.collections.use(version).config.get().description or ""
+        return dict(json.loads(description)) if description.startswith("{") else {}
 
-    def _write_embedding_record(self, model_name: str, dimensions: int) -> None:
-        note = json.dumps({"embedding_model": model_name, "dimensions": dimensions})
-        self._collection().config.update(description=note)
+    def _write_record(self, version: str, record: Mapping[str, object]) -> None:
+        self._client.collections.use(version).config.update(description=json.dumps(record))
+
+    # Versions (see versions.py)
+    def live_version(self) -> str:
+        return live_collection(self._client, self._settings.collection)
+
+    def versions(self) -> list[IndexVersion]:
+        collection = self._settings.collection
+        found = []
+        for name in self._client.collections.list_all(simple=True):
+            number = version_number(collection, name)
+            if number is not None:
+                chunks = self._client.collections.use(name).aggregate.over_all(total_count=True)
+                record = self._record(name)
+                found.append(version_of(name, number, record, chunks.total_count or 0))
+        return sorted(found, key=lambda version: version.number)
+
+    def create_version(self, name: str, record: dict[str, str]) -> None:
+        ensure_collection(self._client.collections, name)
+        self._write_record(name, record)
+
+    def switch_live(self, name: str) -> None:
+        switch_alias(self._client, self._settings.collection, name)
+
+    def drop_version(self, name: str) -> None:
+        if name == self.live_version():
+            raise ValueError(f"{name} is the live index version")
+        self._client.collections.delete(name)
+
+    def _live_or_first(self) -> str:
+        """The live version; without one, a new empty version 1 becomes live."""
+        collection = self._settings.collection
+        try:
+            return self.live_version()
+        except LookupError:
+            first = version_name(collection, 1)
+            self.create_version(first, new_record(READY))
+            # Another process may have created it first, for the same version.
+            with suppress(WeaviateBaseError):
+                self._client.alias.create(alias_name=collection, target_collection=first)
+            return self.live_version()
+
+
+class AliasCalls(Protocol):
+    def get(self, *, alias_name: str) -> Any: ...  # an AliasReturn, or None if there is none
+
+    def create(self, *, alias_name: str, target_collection: str) -> None: ...
+
+    def update(self, *, alias_name: str, new_target_collection: str) -> bool: ...
+
+
+class CollectionCalls(Protocol):
+    def exists(self, name: str) -> bool: ...
+
+    def delete(self, name: str) -> None: ...
+
+
+class AliasClient(Protocol):
+    """The part of the client that versions use (a protocol, so tests can stand in for it)."""
+
+    @property
+    def alias(self) -> AliasCalls: ...
+
+    @property
+    def collections(self) -> CollectionCalls: ...
+
+
+def live_collection(client: AliasClient, alias: str) -> str:
+    """The collection the alias names; the collection itself if it is one (from before versions)."""
+    found = client.alias.get(alias_name=alias)
+    if found is not None:
+        return found.collection
+    if client.collections.exists(alias):
+        return alias
+    raise LookupError(f"no live index version: neither an alias nor a collection {alias}")
+
+
+def switch_alias(client: AliasClient, alias: str, target: str) -> None:
+    """Point the alias at ``target`` in one call; the first time, in place of a collection from
+    before versions that has the alias's name (deleted: Weaviate keeps one name for one thing)."""
+    if client.alias.get(alias_name=alias) is not None:
+        if not client.alias.update(alias_name=alias, new_target_collection=target):
+            raise WeaviateWriteError(f"Weaviate did not point alias {alias} at {target}")
+        return
+    if client.collections.exists(alias):
+        client.collections.delete(alias)
+    client.alias.create(alias_name=alias, target_collection=target)
 
 
 def open_store(settings: Settings) -> WeaviateStore:
