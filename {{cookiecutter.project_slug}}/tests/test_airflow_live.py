@@ -13,6 +13,9 @@ import httpx
 import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
+{%- if cookiecutter.embeddings == "local" %}
+from {{ cookiecutter.package_name }}.evaluation.records import EvalRecords
+{%- endif %}
 from {{ cookiecutter.package_name }}.index.store import open_store
 
 from .conftest import PROJECT, free_port, wait_for_http
@@ -153,11 +156,58 @@ def test_make_airflow_runs_the_ingestion_as_a_scheduler_would(airflow: Airflow) 
     }
     assert tries and set(tries.values()) == {1}, tries
 
-    logs = airflow.home / "logs" / "dag_id=ingest_docs" / f"run_id={run_id}"
-    errors = [
+    assert error_lines(airflow, "ingest_docs", run_id) == []  # a clean run logs no errors
+
+
+def error_lines(airflow: Airflow, dag_id: str, run_id: str) -> list[str]:
+    """The error-level lines of a run's task logs."""
+    logs = airflow.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+    return [
         f"{path.relative_to(logs)}: {line[:300]}"
         for path in logs.rglob("*.log")
         for line in path.read_text().splitlines()
         if '"level":"error"' in line.replace(" ", "")
     ]
-    assert errors == []  # a clean run logs no errors
+{%- if cookiecutter.embeddings == "local" %}
+
+
+@pytest.fixture
+def enough_pairs(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's question set as the accepted evaluation cases: pairs enough for an experiment
+    on the sample documents."""
+    monkeypatch.setenv("RAG_EVAL_QUESTIONS", str(PROJECT / "eval" / "questions.jsonl"))
+    monkeypatch.setenv("RAG_FINETUNE_MIN_PAIRS", "5")
+
+
+def test_make_airflow_runs_a_finetune_experiment(enough_pairs: None, airflow: Airflow) -> None:
+    """The steps hand the experiment on through XCom, train, embed and score in the embeddings pool,
+    and log no errors (a model's progress bars land in a task's log as error lines)."""
+    airflow.wait_for("/dags/ingest_docs/dagRuns", finished_runs)  # the scheduled run: an index
+    store = open_store(airflow.settings)
+    live, chunks = store.live_version(), store.count()
+
+    run_id = airflow.trigger("finetune_embeddings", {"negative_control": True})
+    run = airflow.wait_for(
+        f"/dags/finetune_embeddings/dagRuns/{run_id}",
+        lambda body: body["state"] in {"success", "failed"},
+    )
+    tasks = airflow.get(f"/dags/finetune_embeddings/dagRuns/{run_id}/taskInstances")
+    states = {
+        t["task_id"]: (t["state"], t["pool"], t["try_number"]) for t in tasks["task_instances"]
+    }
+    assert run["state"] == "success", states
+    heavy = ("success", "rag_embeddings", 1)
+    light = ("success", "default_pool", 1)
+    assert states == {
+        "prepare": light,
+        "train": heavy,
+        "build": heavy,
+        "score": heavy,
+        "decide": light,
+    }
+    (experiment,) = EvalRecords(airflow.settings.feedback_url).experiments()
+    assert experiment.decision == "refused", experiment.as_text()
+    assert experiment.lineage["data"]["negative_control"] is True
+    assert (store.live_version(), store.count()) == (live, chunks)
+    assert error_lines(airflow, "finetune_embeddings", run_id) == []
+{%- endif %}

@@ -22,6 +22,21 @@ def test_ingest_then_ask_from_the_command_line(settings: Settings, docs: Path) -
     assert asked.exit_code == 0, asked.output
     assert "chunking.rst" in asked.output
 
+{%- if cookiecutter.embeddings == "local" %}
+
+
+def test_an_ingest_that_fails_documents_exits_with_an_error(
+    settings: Settings, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For scripts and `make ingest`: a model that cannot load is a failure, not an empty index."""
+    (tmp_path / "no-model").mkdir()
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", str(tmp_path / "no-model"))
+    result = CliRunner().invoke(app, ["ingest", str(docs)])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())  # as the terminal's width wrapped it
+    assert "skipped 0, failed 7" in said and "chunking failed" in said
+{%- endif %}
+
 
 def test_an_empty_question_exits_at_once_with_a_message(
     settings: Settings, monkeypatch: pytest.MonkeyPatch

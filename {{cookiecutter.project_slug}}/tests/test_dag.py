@@ -285,10 +285,31 @@ def test_a_failing_source_fails_the_run_after_the_others_and_alerts(
         assert summary["added"] == SAMPLE_COUNT
         assert [failure["source"] for failure in summary["failed_sources"]] == ["kb"]
         (alert,) = [json.loads(body)["text"] for body in site.posts]
-    assert "ingest_docs.check_sources failed" in alert and "kb: CrawlError" in alert
+    assert "ingest_docs.check_complete failed" in alert and "kb: CrawlError" in alert
 
     only_local = run(dag, sources=["local"])  # the params choose the sources
     assert only_local["unchanged"] == SAMPLE_COUNT and only_local["failed_sources"] == []
+
+{%- if cookiecutter.embeddings == "local" %}
+
+
+def test_documents_that_fail_fail_the_run_and_alert(
+    dag: Any, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that cannot load fails every document: the run fails and says why, instead of
+    passing with an empty index (as on a machine that cannot reach the model hub)."""
+    half_copied = tmp_path / "half-copied-model"
+    half_copied.mkdir()
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", str(half_copied))
+    with serve(Site({})) as site:
+        monkeypatch.setenv("RAG_ALERT_WEBHOOK_URL", site.url + "/hook")
+        summary = run(dag, expect="failed")
+        (alert,) = [json.loads(body)["text"] for body in site.posts]
+    assert (summary["added"], summary["chunks"], len(summary["failed"])) == (0, 0, SAMPLE_COUNT)
+    assert open_store(settings).count() == 0
+    assert "ingest_docs.check_complete failed" in alert
+    assert f"{SAMPLE_COUNT} document(s) not ingested" in alert and "chunking failed" in alert
+{%- endif %}
 
 
 def test_run_params_choose_the_chunking(dag: Any, settings: Settings, docs: Path) -> None:

@@ -98,6 +98,8 @@ def ingest(
 {%- endif %}
         )
     console.print(summary.as_text(), highlight=False)
+    if not summary.complete:  # for scripts: the rest was ingested, but not everything
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -163,16 +165,28 @@ def rollback() -> None:
 
 
 def switch_live(switch: Callable[["VersionedStore"], str]) -> None:
-    """Point readers at the version ``switch`` chooses; exit 1 with the reason if it refuses."""
+    """Point readers at the version ``switch`` chooses; exit 1 with the reason if it refuses. Warn
+    when the configuration would build the index otherwise: the next ingestion run would rebuild."""
     from .index.store import open_store
-    from .index.versions import VersionError
+    from .index.versions import VersionError, by_name, rebuild_reason
+    from .ingestion.planning import pipeline_of
 
+    settings = Settings()
+    store = open_store(settings)
     try:
-        live = switch(open_store(Settings()))
+        live = switch(store)
     except VersionError as error:
         console.print(f"[red]{printable(str(error))}[/red]", highlight=False)
         raise typer.Exit(1) from error
     console.print(f"{live} is live", highlight=False)
+    version = by_name(store.versions(), live)
+    if drift := rebuild_reason(version, settings.embedding_model, pipeline_of(settings), False):
+        console.print(
+            f"[yellow]The configuration builds the index otherwise ({drift}): the next ingestion "
+            f"run will rebuild it as configured. To keep {live}, configure its settings.[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 {%- if cookiecutter.vector_store == "chroma" %}
@@ -517,20 +531,66 @@ def finetune(
         raise typer.Exit(1) from error
 
 
+{%- endif %}
+
+
+@app.command()
+def experiment(
+    embedding_model: Annotated[
+        str | None, typer.Option(help="Another embedding model: a name or a local folder.")
+    ] = None,
+    chunking: Annotated[ChunkingStrategy | None, typer.Option(help="Another chunking.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Tokens neighbouring chunks share.")
+    ] = None,
+    passage_window: Annotated[
+        int | None, typer.Option(help="Neighbouring chunks a match is read with.")
+    ] = None,
+    margin: Annotated[
+        float, typer.Option(min=0, max=1, help="MRR@10 the candidate must gain.")
+    ] = 0.02,
+) -> None:
+    """Try another embedding model or chunking: build an index version with it beside the live one
+    (which keeps answering), score both on the question set, and keep it, not live, only if it
+    retrieves better; adopting it is changing the configuration and `promote`."""
+    from .evaluation.candidates import ExperimentError
+    from .evaluation.cases import CaseError
+    from .evaluation.experiments import ConfigurationError
+    from .evaluation.reembed import run_reembed_experiment
+
+    chosen = {
+        "embedding_model": embedding_model,
+        "chunking": chunking,
+        "chunk_size": chunk_size,
+        "chunk_overlap": chunk_overlap,
+        "passage_window": passage_window,
+    }
+    try:
+        run_reembed_experiment(
+            Settings(),
+            {name: value for name, value in chosen.items() if value is not None},
+            margin=margin,
+            say=lambda line: console.out(printable(line), highlight=False),
+        )
+    except (ExperimentError, CaseError, ConfigurationError) as error:
+        console.print(f"[red]{printable(str(error))}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+
+
 @app.command()
 def experiments(
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 10,
 ) -> None:
     """List the experiments that built an index version to compare with the live one: the decision,
-    both versions' figures on held-out questions, and what the experiment cost."""
+    both versions' figures, and what the experiment cost."""
     from .evaluation.records import EvalRecords
 
     found = EvalRecords(Settings().feedback_url).experiments(limit)
     for record in found:
         console.out(printable(record.as_text()), highlight=False)
     if not found:
-        console.print("no experiments yet (the finetune_embeddings DAG, or `finetune`)")
-{%- endif %}
+        console.print("no experiments yet: see `experiment --help`{% if cookiecutter.embeddings == "local" %} and `finetune --help`{% endif %}")
 
 
 @app.command()

@@ -79,6 +79,16 @@ def embeddings_executor_config() -> dict[str, Any]:
     return {"pod_override": pod}
 
 
+def embedding_task() -> dict[str, Any]:
+    """Where a task that loads the embedding model runs: the embeddings pool, the queue of the
+    workers sized for it, and the pod memory for it (``@task(**embedding_task())``)."""
+    return {
+        "pool": EMBEDDINGS_POOL,
+        "queue": EMBEDDINGS_QUEUE,
+        "executor_config": embeddings_executor_config(),
+    }
+
+
 DAG_DEFAULTS: dict[str, Any] = {
     "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
     "catchup": False,

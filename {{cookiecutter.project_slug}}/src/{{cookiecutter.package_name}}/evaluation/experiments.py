@@ -43,19 +43,26 @@ class ConfigurationError(ValueError):
 
 def configured(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
     """``settings`` with ``overrides`` validated and applied; a new chunking gets its own index."""
-    unknown = sorted(set(overrides) - TUNABLE)
-    if unknown:
-        raise ConfigurationError(
-            f"cannot change {', '.join(unknown)} in an experiment; choose from {sorted(TUNABLE)}"
-        )
-    try:
-        tuned = Settings.model_validate({**settings.model_dump(), **overrides})
-    except ValidationError as error:
-        raise ConfigurationError(f"invalid configuration {dict(overrides)}: {error}") from error
+    tuned = with_overrides(settings, overrides, TUNABLE)
     if index_of(tuned) == index_of(settings):
         return tuned
     digest = hashlib.sha256(index_of(tuned).encode()).hexdigest()[:6]
     return tuned.model_copy(update={"collection": f"{settings.collection}_eval_{digest}"})
+
+
+def with_overrides(
+    settings: Settings, overrides: Mapping[str, Any], allowed: frozenset[str]
+) -> Settings:
+    """``settings`` with ``overrides`` (only of ``allowed`` settings) validated and applied."""
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ConfigurationError(
+            f"cannot change {', '.join(unknown)} in an experiment; choose from {sorted(allowed)}"
+        )
+    try:
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as error:
+        raise ConfigurationError(f"invalid configuration {dict(overrides)}: {error}") from error
 
 
 def index_of(settings: Settings) -> str:

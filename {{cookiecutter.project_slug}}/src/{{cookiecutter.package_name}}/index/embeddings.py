@@ -85,15 +85,20 @@ def _tokenizer(name: str) -> "PreTrainedTokenizerBase":
     return AutoTokenizer.from_pretrained(name, model_max_length=1_000_000_000)
 
 
+def no_progress_bars() -> None:
+    """Loading and saving a model draw progress bars: for a terminal, while in an Airflow task
+    each lands in the log as an error line."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 @lru_cache(maxsize=2)
 def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
     # Imported here: torch costs seconds, and Airflow parses DAG files often.
-    from transformers.utils import logging as transformers_logging
-
     from .local_embedding import LocalEmbedding
 
-    # A progress bar is for a terminal: in an Airflow task it lands in the log as an error line.
-    transformers_logging.disable_progress_bar()
+    no_progress_bars()
     return LocalEmbedding(model_name=name, device=device, embed_batch_size=batch_size)
 {%- else %}
 

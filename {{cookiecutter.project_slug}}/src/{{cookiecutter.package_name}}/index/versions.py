@@ -133,6 +133,11 @@ def rebuild_reason(
     return None
 
 
+def current_version(store: VersionedStore) -> IndexVersion:
+    """The record of the version ``store`` reads and writes (the live one, unless pinned)."""
+    return by_name(store.versions(), store.version)
+
+
 def writing_model(version: IndexVersion, configured: str) -> str:
     """The model that embeds what is written to ``version``: the one its vectors come from, when that
     is the configured model or a fine-tuning of it (incremental runs keep a promoted fine-tuned

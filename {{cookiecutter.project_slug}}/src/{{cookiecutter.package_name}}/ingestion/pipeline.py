@@ -148,6 +148,7 @@ def run_ingest(
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     full_refresh: bool = False,
+    trial: bool = False,
     tuned_model: str | None = None,
     run_id: str = "cli",
     on_plan: Callable[[IngestPlan], None] | None = None,
@@ -155,11 +156,13 @@ def run_ingest(
     before_release: BeforeRelease | None = None,
 ) -> IngestSummary:
     """The whole pipeline in this process (the DAG runs the same steps as separate tasks), a new
-    index version it builds released at the end (see ``release``). A version built to try a
-    ``tuned_model`` is not released: the experiment that asked for it decides."""
+    index version it builds released at the end (see ``release``). A ``trial`` version (an
+    experiment's candidate, see ``plan_ingest``) is not released: the experiment decides."""
     settings = settings.with_chunking(strategy, chunk_size, chunk_overlap)
     chosen = select_sources(settings, sources, folder)
-    plan = plan_ingest(settings, chosen, full_refresh=full_refresh, tuned_model=tuned_model)
+    plan = plan_ingest(
+        settings, chosen, full_refresh=full_refresh, trial=trial, tuned_model=tuned_model
+    )
     if on_plan:
         on_plan(plan)
     target = plan.target(settings)
@@ -168,7 +171,7 @@ def run_ingest(
         for batch in plan.batches(settings.ingest_batch_size)
     ]
     summary = summarise(plan, results, prune(target, plan.deleted))
-    return summary if tuned_model else release(settings, summary, before_release)
+    return summary if trial or tuned_model else release(settings, summary, before_release)
 
 
 def section_below_title(section: str, title: str) -> str:

@@ -5,8 +5,8 @@ light: no LlamaIndex, no model.
 Deletions are planned per source: a source that cannot be read (a site down, a repository gone)
 deletes nothing.
 
-A run that must rebuild the index (a full refresh, another embedding model, other chunking, or a
-fine-tuned model on trial) writes to a new index version beside the live one, and the live one keeps
+A run that must rebuild the index (a full refresh, another embedding model, other chunking, or an
+experiment's candidate) writes to a new index version beside the live one, and the live one keeps
 answering until the new one is complete and promoted (see ``index.versions``); other runs write to the
 live version, with the model its vectors come from.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import Settings
 from ..index.store import open_store
 from ..index.store_base import StoredDocument
-from ..index.versions import by_name, rebuild_reason, start_build, writing_model
+from ..index.versions import current_version, rebuild_reason, start_build, writing_model
 from .chunking import CHUNKING_VERSION
 from .formats import FORMATS_VERSION
 from .sources import SkippedFile, Source, Unchanged, source_configs
@@ -94,28 +94,43 @@ class IngestSummary:
         lines += [f"  failed {item['document']}: {item['reason']}" for item in self.failed]
         return "\n".join(lines)
 
+    def problems(self) -> str:
+        """What kept the run from being complete, failed documents grouped by reason (a model that
+        cannot load fails them all alike); empty when it is complete."""
+        lines = [f"source {s['source']}: {s['reason']}" for s in self.failed_sources]
+        by_reason: dict[str, list[str]] = {}
+        for item in self.failed:
+            by_reason.setdefault(item["reason"], []).append(item["document"])
+        for reason, documents in by_reason.items():
+            named = ", ".join(documents[:3]) + (", ..." if len(documents) > 3 else "")
+            lines.append(f"{len(documents)} document(s) not ingested ({named}): {reason}")
+        return "\n".join(lines)
+
 
 def plan_ingest(
     settings: Settings,
     sources: Sequence[Source],
     *,
     full_refresh: bool = False,
+    trial: bool = False,
     tuned_model: str | None = None,
 ) -> IngestPlan:
     """Bring each source's local copy up to date and compare it with the index by content hash.
 
-    Nothing is embedded here. When every configured source runs, a full refresh, a change of
-    embedding model or chunking, or a ``tuned_model`` (a fine-tuning of the configured model, to
-    try) plans a new index version (added and changed are then counted against the live one); a full
-    refresh of some sources only rewrites theirs in the live version.
+    Nothing is embedded here. When every configured source runs, a full refresh or a change of
+    embedding model or chunking plans a new index version (added and changed are then counted
+    against the live one); a full refresh of some sources only rewrites theirs in the live version.
+    A ``trial`` (an experiment's candidate: these settings, or a ``tuned_model``, a fine-tuning of the
+    configured model) always plans a new version of every source.
     """
     store = open_store(settings)
     names = [source.name for source in sources]
     pipeline = pipeline_of(settings)
     everything = {config.name for config in source_configs(settings)} <= set(names)
-    if tuned_model and not (everything and settings.index_version is None):
-        raise ValueError("a tuned model is tried on a new version of every source")
-    current = by_name(store.versions(), store.version)
+    trial = trial or tuned_model is not None
+    if trial and not (everything and settings.index_version is None):
+        raise ValueError("a trial builds a new version of every source")
+    current = current_version(store)
     model = tuned_model or writing_model(current, settings.embedding_model)
     reason = None
     if everything and settings.index_version is None:
@@ -123,6 +138,8 @@ def plan_ingest(
         if tuned_model:
             reason = f"{reason}, " if reason else ""
             reason += f"fine-tuned model {Path(tuned_model).name}"
+        elif trial and reason is None:
+            raise ValueError(f"nothing to try: {current.name} is empty or built this way already")
         elif reason is None and current.pipeline is None and current.chunks == 0:
             store.update_record(store.version, pipeline=pipeline)  # a new index: this run's
     elif full_refresh:
@@ -148,9 +165,8 @@ def plan_ingest(
 def writing_settings(settings: Settings) -> Settings:
     """``settings`` pinned to the version they write to now, with the model that embeds for it
     (a promoted fine-tuned model, where one is live)."""
-    store = open_store(settings)
-    version = by_name(store.versions(), store.version)
-    return settings.pinned(store.version, writing_model(version, settings.embedding_model))
+    current = current_version(open_store(settings))
+    return settings.pinned(current.name, writing_model(current, settings.embedding_model))
 
 
 def pipeline_of(settings: Settings) -> str:

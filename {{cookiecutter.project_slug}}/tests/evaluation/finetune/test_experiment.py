@@ -7,6 +7,7 @@ finds the pages of the held-out objects: it must be promoted. A model trained on
 shuffled learns nothing of use: it must be refused, and the live version left as it was.
 """
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.answering import live_index
+from {{ cookiecutter.package_name }}.answering.engine import QueryEngine
 from {{ cookiecutter.package_name }}.answers import Answer, Source
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Settings
@@ -119,9 +122,25 @@ def test_a_model_trained_on_shuffled_pairs_is_refused_by_the_dag(
     assert saved[0].baseline_run and saved[0].candidate_run  # both versions' scores are kept
 
 
-def test_a_better_model_is_promoted_and_later_runs_keep_it(project: Settings, docs: Path) -> None:
+def first_right(engine: QueryEngine) -> int:
+    """How many of the plain questions find their page first."""
+    right = 0
+    for thing in OBJECTS:
+        for verb, questions in VERBS.items():
+            for question in questions:
+                sources = engine.search(question.format(thing))[0]
+                right += bool(sources) and sources[0].document_id == f"local:{verb}-{thing}.md"
+    return right
+
+
+def test_a_better_model_is_promoted_and_later_runs_keep_it(
+    project: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = open_store(project)
     blue = store.live_version()
+    ui = QueryEngine(project)  # a UI process, answering before, during and after the experiment
+    monkeypatch.setattr(live_index, "VERSION_CHECK_S", 0.0)
+    before = first_right(ui)
 
     record = run_experiment(project, say=print)  # shown when the test fails
 
@@ -138,6 +157,8 @@ def test_a_better_model_is_promoted_and_later_runs_keep_it(project: Settings, do
     assert lineage["data"]["pairs"] == record.costs["pairs"] >= 10
     assert lineage["hyperparameters"]["learning_rate"] == 0.0002
     assert {"train_s", "reembed_s", "model_mb"} <= set(record.costs)
+    # The running UI follows the promotion, embedding questions with the tuned model.
+    assert first_right(ui) > before
 
     # The next scheduled run writes to the tuned version with the tuned model: no rebuild.
     (docs / "glorp-pulley.md").write_text(page("glorp", "pulley"), encoding="utf-8")
@@ -148,6 +169,64 @@ def test_a_better_model_is_promoted_and_later_runs_keep_it(project: Settings, do
     assert listed.exit_code == 0, listed.output
     assert f"{record.candidate} promoted against {blue}" in listed.output
     assert "training s" in listed.output
+
+
+def test_another_model_that_retrieves_better_is_kept_until_the_configuration_adopts_it(
+    project: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``experiment --embedding-model``: the same path for a model from elsewhere (here one trained
+    on every plain question, so it is better on them)."""
+    plain = [
+        (question.format(thing), verb, thing)
+        for thing in OBJECTS
+        for verb, questions in VERBS.items()
+        for question in questions
+    ]
+    pairs = [
+        Pair(question, Passage(f"local:{verb}-{thing}.md", page(verb, thing)), "case:x")
+        for question, verb, thing in plain
+    ]
+    steps = Hyperparameters(epochs=1, batch_size=8, learning_rate=2e-4, time_budget_s=600)
+    other = train(
+        project.embedding_model, pairs, steps, device="cpu", models_dir=tmp_path, data={}
+    ).path
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"q{number}",
+                    "question": question,
+                    "expected_files": [f"{verb}-{thing}.md"],
+                    "keywords": [f"{thing} {verb}"],
+                }
+            )
+            + "\n"
+            for number, (question, verb, thing) in enumerate(plain)
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RAG_EVAL_QUESTIONS", str(questions))
+    store = open_store(project)
+    blue = store.live_version()
+
+    result = CliRunner().invoke(app, ["experiment", "--embedding-model", str(other)])
+
+    assert result.exit_code == 0, result.output
+    [record] = EvalRecords(project.feedback_url).experiments()
+    assert (record.kind, record.decision, record.model) == ("reembed", "kept", str(other))
+    assert store.live_version() == blue  # kept beside it, not live
+    green = version_record(project, record.candidate)
+    assert green.ready and green.embedding_model == str(other)
+    assert f"set RAG_EMBEDDING_MODEL={other}" in record.reason
+    # Promoted while the configuration names the old model, the next run would rebuild: said.
+    promoted = CliRunner().invoke(app, ["promote", record.candidate])
+    assert promoted.exit_code == 0 and "the next ingestion run will rebuild" in promoted.output
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", str(other))
+    summary = run_ingest(Settings())
+    assert (summary.rebuild, summary.version) == (None, record.candidate)
+    again = CliRunner().invoke(app, ["promote", record.candidate])
+    assert again.exit_code == 0 and "rebuild" not in again.output
 
 
 def test_too_few_pairs_is_refused_before_anything_is_trained(settings: Settings) -> None:

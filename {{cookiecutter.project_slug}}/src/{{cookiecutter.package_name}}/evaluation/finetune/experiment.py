@@ -16,7 +16,6 @@
 """
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,29 +24,17 @@ from typing import Any
 
 from ...config import Settings
 from ...feedback.store import FeedbackStore
-{%- if cookiecutter.llm != "none" %}
-from ...feedback.verified import promote_answers
-{%- endif %}
 from ...index.store import open_store
 from ...index.versions import finish_build
-from ...ingestion.pipeline import run_ingest
+from ..candidates import ExperimentError, compare_versions, judge
+from ..candidates import build_candidate as build_candidate_version
 from ..cases import EvalCase, load_cases
 from ..records import EvalRecords, ExperimentRecord
-from ..retrieval import evaluate_retrieval
-from ..scoring import paired_changes, sign_test
 from .pairs import Pair, Passage, TrainingData, shuffled, training_data
-from .training import Hyperparameters, read_lineage, remove_models, train
+from .training import Hyperparameters, remove_models, train
 
 PAIRS, HELD_OUT, DATA = "pairs.jsonl", "held_out.jsonl", "data.json"
-GATE = "mrr@10"  # the figure a candidate must improve by the margin
-# And the questions it ranks better must outnumber those it ranks worse beyond chance (a sign test):
-# on a few dozen held-out questions, one question moving up a rank can be worth the margin.
-SIGNIFICANCE = 0.05
 Say = Callable[[str], None]
-
-
-class ExperimentError(RuntimeError):
-    """An experiment that cannot run (too little data) or whose candidate cannot be built."""
 
 
 @dataclass
@@ -60,6 +47,7 @@ class Experiment:
     pairs: int
     held_out: int
     model: str = ""
+    lineage: dict[str, Any] = field(default_factory=dict)  # the model's (see training.save)
     candidate: str = ""
     reembed_s: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)  # "baseline"/"candidate" -> eval run id
@@ -112,65 +100,33 @@ def train_model(settings: Settings, experiment: Experiment) -> Experiment:
         models_dir=models_dir(settings),
         data=json.loads((folder / DATA).read_text(encoding="utf-8")),
     )
-    experiment.model = str(tuned.path)
+    experiment.model, experiment.lineage = str(tuned.path), tuned.lineage
     return experiment
 
 
 def build_candidate(settings: Settings, experiment: Experiment) -> Experiment:
-    started = time.monotonic()
-    summary = run_ingest(settings, tuned_model=experiment.model, run_id="finetune")
-    if not summary.complete:
-        raise ExperimentError(
-            f"index version {summary.version} is incomplete, so it cannot be compared: "
-            + summary.as_text()
-        )
-{%- if cookiecutter.llm != "none" %}
-    promote_answers(settings.pinned(summary.version))  # scored as it would answer
-{%- endif %}
-    experiment.candidate = summary.version
-    experiment.reembed_s = round(time.monotonic() - started, 1)
+    experiment.candidate, experiment.reembed_s = build_candidate_version(
+        settings, tuned_model=experiment.model, run_id="finetune"
+    )
     return experiment
 
 
 def compare(settings: Settings, experiment: Experiment) -> Experiment:
     question_set = load_cases(Path(experiment.folder) / HELD_OUT)
-    records = EvalRecords(settings.feedback_url)
-    ranks = {}
-    for role, version in (("baseline", experiment.baseline), ("candidate", experiment.candidate)):
-        run = evaluate_retrieval(settings.pinned(version), question_set)
-        run.config["index_version"] = version
-        experiment.runs[role] = records.save(run)
-        experiment.figures[role] = run.figures()
-        ranks[role] = {result.case_id: result.rank for result in run.results}
-    better, worse = paired_changes(ranks["baseline"], ranks["candidate"])
-    experiment.figures["questions"] = {
-        "better": better,
-        "worse": worse,
-        "sign_test_p": round(sign_test(better, worse), 4),
-    }
+    comparison = compare_versions(settings, experiment.baseline, experiment.candidate, question_set)
+    experiment.runs, experiment.figures = comparison.runs, comparison.figures
     return experiment
 
 
 def decide(settings: Settings, experiment: Experiment) -> ExperimentRecord:
     store = open_store(settings)
-    baseline, candidate = experiment.figures["baseline"], experiment.figures["candidate"]
-    questions = experiment.figures["questions"]
-    gain = candidate[GATE] - baseline[GATE]
-    live = store.live_version()
-    if live != experiment.baseline:
-        promoted, reason = False, f"the live version changed to {live} during the experiment"
-    else:
-        above = gain > settings.finetune_margin
-        beyond_chance = questions["sign_test_p"] <= SIGNIFICANCE
-        promoted = above and beyond_chance
-        reason = (
-            f"{GATE} {baseline[GATE]:.3f} -> {candidate[GATE]:.3f} ({gain:+.3f}), "
-            f"{'above' if above else 'not above'} the margin {settings.finetune_margin}; "
-            f"{questions['better']} questions ranked better, {questions['worse']} worse "
-            f"(sign test p {questions['sign_test_p']:.3f}, "
-            f"{'at most' if beyond_chance else 'above'} {SIGNIFICANCE})"
-        )
-    lineage = read_lineage(Path(experiment.model))
+    promoted, reason = judge(
+        experiment.figures,
+        settings.finetune_margin,
+        f"{experiment.held_out} held-out questions",
+        live_now=store.live_version(),
+        baseline=experiment.baseline,
+    )
     if promoted:
         finish_build(store, experiment.candidate, settings.keep_versions)
     else:
@@ -188,8 +144,8 @@ def decide(settings: Settings, experiment: Experiment) -> ExperimentRecord:
         baseline_run=experiment.runs.get("baseline"),
         candidate_run=experiment.runs.get("candidate"),
         figures=experiment.figures,
-        costs=_costs(experiment, lineage),
-        lineage=lineage,
+        costs=_costs(experiment),
+        lineage=experiment.lineage,
     )
     return EvalRecords(settings.feedback_url).save_experiment(record)
 
@@ -209,12 +165,12 @@ def run_experiment(
     return record
 
 
-def _costs(experiment: Experiment, lineage: dict[str, Any]) -> dict[str, Any]:
+def _costs(experiment: Experiment) -> dict[str, Any]:
     return {
         "pairs": experiment.pairs,
-        "train_s": lineage.get("train_s"),
+        "train_s": experiment.lineage.get("train_s"),
         "reembed_s": experiment.reembed_s,
-        "model_mb": lineage.get("size_mb"),
+        "model_mb": experiment.lineage.get("size_mb"),
     }
 
 

@@ -167,8 +167,8 @@ def collect(
             data.held_out.append(case)
         elif side != "train":
             data.left_out[side] += 1
-        elif found := _case_passage(case, search, pool):
-            data.pairs.append(Pair(case.question, found, f"case:{case.id}"))
+        elif passage := _case_passage(case, search, pool):
+            data.pairs.append(Pair(case.question, passage, f"case:{case.id}"))
         else:
             data.left_out["its passage was not found"] += 1
     known = {normalise(case.question) for case in data.held_out}
@@ -203,16 +203,22 @@ def _side(cited: set[str], held: set[str], hidden: Collection[str]) -> str:
     return "train" if not cited & held else "it cites documents on both sides of the split"
 
 
-def _case_passage(case: EvalCase, search: Search, pool: list[Passage]) -> Passage | None:
-    """The passage that answers ``case``: the first relevant source found for one of its keywords
-    (the passage contains it) or its question."""
+def case_source(case: EvalCase, search: Search, seen: list[Passage] | None = None) -> Source | None:
+    """The source that answers ``case``: the first relevant one found for one of its keywords (the
+    passage contains it) or its question. The passages searched on the way are added to ``seen``."""
     for query in (*case.keywords, case.question):
         sources = list(search(query))
-        pool += [p for source in sources for p in [passage_of(source)] if p]
+        if seen is not None:
+            seen += [p for source in sources for p in [passage_of(source)] if p]
         for source in sources:
             if is_relevant(source, case):
-                return passage_of(source)
+                return source
     return None
+
+
+def _case_passage(case: EvalCase, search: Search, seen: list[Passage]) -> Passage | None:
+    source = case_source(case, search, seen)
+    return passage_of(source) if source else None
 
 
 def with_hard_negatives(pairs: Sequence[Pair], pool: Iterable[Passage]) -> list[Pair]:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...index.embeddings import no_progress_bars
 from .pairs import Pair
 
 LINEAGE = "lineage.json"
@@ -72,6 +73,7 @@ def train(
     from sentence_transformers.util import batch_to_device
     from transformers import get_linear_schedule_with_warmup
 
+    no_progress_bars()
     started = time.monotonic()
     hp = hyperparameters
     rng = random.Random(hp.seed)
