@@ -60,12 +60,15 @@ def remove_local_model_files() -> None:
     """Embeddings from an API need no model on this machine, and cannot be fine-tuned here."""
     if EMBEDDINGS != "local":
         (PACKAGE_DIR / "index" / "local_embedding.py").unlink(missing_ok=True)
+        (PACKAGE_DIR / "index" / "onnx_embedding.py").unlink(missing_ok=True)
         (PROJECT / "tests" / "index" / "test_local_embedding.py").unlink(missing_ok=True)
+        (PROJECT / "tests" / "index" / "test_onnx_embedding.py").unlink(missing_ok=True)
         # Fine-tuning trains the local model; an API's model is not ours to train.
         shutil.rmtree(PACKAGE_DIR / "evaluation" / "finetune", ignore_errors=True)
         shutil.rmtree(PROJECT / "tests" / "evaluation" / "finetune", ignore_errors=True)
         (PROJECT / "dags" / "finetune.py").unlink(missing_ok=True)
         (PROJECT / "scripts" / "benchmark_finetune.py").unlink(missing_ok=True)
+        (PROJECT / "scripts" / "benchmark_embeddings.py").unlink(missing_ok=True)
 
 
 def print_next_steps() -> None:

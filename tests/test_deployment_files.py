@@ -87,6 +87,9 @@ def test_the_stack_is_wired_together(bakes: dict[str, Path]) -> None:
         assert_data_is_shared(name, services)
 
 
+# Tuned models and the embedding model's ONNX export: written by a task, read by the UI.
+LOCAL_MODEL_FOLDERS = ("RAG_FINETUNE_DIR", "RAG_EMBEDDING_ONNX_DIR")
+
 def assert_data_is_shared(name: str, services: dict[str, Any]) -> None:
     """What a task writes to the data folders (keyword index, tuned models), the UI must read: every
     service of the project's image keeps them on the one volume they all mount."""
@@ -95,8 +98,9 @@ def assert_data_is_shared(name: str, services: dict[str, Any]) -> None:
     for service, spec in project_services.items():
         assert "project-data:/data" in spec["volumes"], (name, service)
         env = spec["environment"]
-        folders = [key for key in env if key in ("RAG_DATA_DIR", "RAG_FINETUNE_DIR")]
-        assert "RAG_DATA_DIR" in folders and ("RAG_FINETUNE_DIR" in folders) == ("-local-" in name)
+        folders = [key for key in env if key in ("RAG_DATA_DIR", *LOCAL_MODEL_FOLDERS)]
+        assert "RAG_DATA_DIR" in folders
+        assert all((key in folders) == ("-local-" in name) for key in LOCAL_MODEL_FOLDERS), name
         for key in folders:
             assert f"{env[key]}/".startswith("/data/"), (name, service, key)
 
@@ -189,7 +193,7 @@ def test_the_helm_values_and_the_ui_share_settings_and_image(bakes: dict[str, Pa
         path = ui_mounts[claim["metadata"]["name"]]
         assert airflow_mounts[claim["metadata"]["name"]] == path, name
         data = resources["ConfigMap"]["data"]
-        for key in ("RAG_DATA_DIR", "RAG_SOURCE_CACHE_DIR", "RAG_FINETUNE_DIR"):
+        for key in ("RAG_DATA_DIR", "RAG_SOURCE_CACHE_DIR", *LOCAL_MODEL_FOLDERS):
             if key in data:
                 assert f"{data[key]}/".startswith(f"{path}/"), (name, key)
-        assert ("RAG_FINETUNE_DIR" in data) == ("-local-" in name), name
+        assert all((key in data) == ("-local-" in name) for key in LOCAL_MODEL_FOLDERS), name

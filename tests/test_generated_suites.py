@@ -12,8 +12,9 @@ import pytest
 
 from .conftest import SUITE_REPORTS, TEMPLATE, bake, run
 
+DEFAULT_RUN = "chroma-local-openai"
 FULL_RUNS = {
-    "chroma-local-openai": {},  # the default project
+    DEFAULT_RUN: {},  # the default project
     "pgvector-local-openai_compatible": {"vector_store": "pgvector", "llm": "openai_compatible"},
     "chroma-openai-none": {"embeddings": "openai", "llm": "none"},
     # Weaviate needs Docker or WEAVIATE_URL; without them its tests skip and say so.
@@ -52,6 +53,8 @@ PHOENIX = (
     "tests/answering/test_telemetry.py"
     "::test_serve_sends_each_answers_spans_to_phoenix_before_it_stops"
 )
+# The embedding model on ONNX Runtime (its export, its cache) is the same code whatever the store.
+ONNX = "tests/index/test_onnx_embedding.py"
 CHROMA_STORE = [
     "tests/index/test_store.py",
     "tests/index/test_chroma_vectors.py",
@@ -59,9 +62,9 @@ CHROMA_STORE = [
 ]
 LEFT_TO_OTHER_RUNS = {
     "chroma-local-openai": [CELERY],
-    "pgvector-local-openai_compatible": [LOAD_TEST, LIVE_AIRFLOW],
+    "pgvector-local-openai_compatible": [LOAD_TEST, LIVE_AIRFLOW, ONNX],
     "chroma-openai-none": [CELERY, LOAD_TEST, LIVE_AIRFLOW, PHOENIX, *CHROMA_STORE],
-    "weaviate-local-openai": [CELERY],
+    "weaviate-local-openai": [CELERY, ONNX],
 }
 SLOWEST = 3  # the slowest tests of each run, in the report: where the time goes
 
@@ -81,7 +84,10 @@ def test_generated_project_passes_its_own_checks_and_tests(
         # The machine offers a CPU build of torch: the project must take it, not a CUDA build.
         build = run([".venv/bin/python", "-c", TORCH_BUILD], cwd=project).stdout.split()
         assert build == [local_torch_wheel().split("-")[1], "None"], build
-    run(["make", "lint"], cwd=project)
+    if name == DEFAULT_RUN:
+        # As a user runs it, once; test_static_checks runs the type and layer checks on every
+        # combination, and test_generation ruff.
+        run(["make", "lint"], cwd=project)
     # The browser test's screenshots are kept with the build, as the run's artefacts.
     env = {**llm_env, "SCREENSHOTS_DIR": str(TEMPLATE / "build" / "screenshots" / name)}
     if options.get("embeddings") == "openai":

@@ -104,6 +104,7 @@ COMMON_FILES = {
             "feedback/usage",
             "index/__init__",
             "index/embeddings",
+            "index/onnx_models",
             "index/passages",
             "index/store",
             "index/store_base",
@@ -213,10 +214,13 @@ STORE_FILES = {
 
 LOCAL_MODEL_FILES = {
     "src/ask_docs/index/local_embedding.py",
+    "src/ask_docs/index/onnx_embedding.py",
     "tests/index/test_local_embedding.py",
+    "tests/index/test_onnx_embedding.py",
     # Fine-tuning trains the local model.
     "dags/finetune.py",
     "scripts/benchmark_finetune.py",
+    "scripts/benchmark_embeddings.py",
     "src/ask_docs/evaluation/finetune/__init__.py",
     "src/ask_docs/evaluation/finetune/experiment.py",
     "src/ask_docs/evaluation/finetune/negatives.py",
@@ -259,6 +263,8 @@ def test_bake_leaves_no_template_markers(bakes: dict[str, Path], name: str) -> N
 def test_bake_is_ruff_clean_and_formatted(bakes: dict[str, Path], name: str) -> None:
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=bakes[name])
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=bakes[name])
+    airflow_rules = ["check", "--no-cache", "--preview", "--select", "AIR", "dags"]  # as make lint
+    run([sys.executable, "-m", "ruff", *airflow_rules], cwd=bakes[name])
 
 
 @pytest.mark.parametrize("name", IDS)

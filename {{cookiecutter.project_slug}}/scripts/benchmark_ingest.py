@@ -146,19 +146,8 @@ class Benchmark:
             self.retrieval(settings)
 
     def pure_embedding(self, settings: Settings) -> tuple[int, int, float]:
-        source = LocalFolderSource(self.corpus, include=[self.args.include])
-        documents = [item for item in source.scan() if isinstance(item, SourceDocument)]
-        nodes = [
-            node
-            for document in documents
-            for node in document_nodes(settings, document, "now", "benchmark")
-        ]
-        texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
-        model = embedding_model(settings)
-        model.get_text_embedding_batch(texts[:8])  # load and warm up outside the clock
-        started = time.perf_counter()
-        model.get_text_embedding_batch(texts)
-        return len(documents), len(texts), time.perf_counter() - started
+        pages, texts = chunk_texts(settings, self.corpus, self.args.include)
+        return pages, len(texts), pure_embedding_s(settings, texts)
 
     def dag_run(self, collection: str) -> "DagRun":
         command = [sys.executable, "-m", "airflow", "dags", "test", "ingest_docs"]
@@ -243,6 +232,27 @@ class Benchmark:
         chunks = open_store(settings).count()
         print(f"\n{strategy}: {chunks:,} chunks")
         print(report(run, {case.id: case.question for case in questions.cases}, misses=0))
+
+
+def chunk_texts(settings: Settings, corpus: Path, include: str) -> tuple[int, list[str]]:
+    """The number of pages in ``corpus`` and their chunks as the model reads them."""
+    source = LocalFolderSource(corpus, include=[include])
+    documents = [item for item in source.scan() if isinstance(item, SourceDocument)]
+    nodes = [
+        node
+        for document in documents
+        for node in document_nodes(settings, document, "now", "benchmark")
+    ]
+    return len(documents), [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+
+
+def pure_embedding_s(settings: Settings, texts: list[str]) -> float:
+    """Seconds to embed ``texts`` in one batched call, the model loaded and warmed up."""
+    model = embedding_model(settings)
+    model.get_text_embedding_batch(texts[:8])  # load and warm up outside the clock
+    started = time.perf_counter()
+    model.get_text_embedding_batch(texts)
+    return time.perf_counter() - started
 
 
 class DagRun:

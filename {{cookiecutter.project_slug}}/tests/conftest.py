@@ -120,6 +120,22 @@ def embedding_model_name() -> str:
 {%- endif %}
 
 
+{%- if cookiecutter.embeddings == "local" %}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One ONNX export of the model for the whole session, as a project has one in its data folder:
+    every test has a data folder of its own, and would otherwise export again."""
+    if os.environ.get("RAG_EMBEDDING_ONNX_DIR"):
+        yield
+        return
+    os.environ["RAG_EMBEDDING_ONNX_DIR"] = str(tmp_path_factory.mktemp("onnx"))
+    yield
+    del os.environ["RAG_EMBEDDING_ONNX_DIR"]
+{%- endif %}
+
+
 @pytest.fixture
 def settings(
     tmp_path: Path,

@@ -11,7 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .answers import CONTROL_CHARACTERS  # escape sequences start with them
+{%- if cookiecutter.embeddings == "local" %}
+from .config import ChunkingStrategy, EmbeddingBackend, Settings
+{%- else %}
 from .config import ChunkingStrategy, Settings
+{%- endif %}
 
 if TYPE_CHECKING:
 {%- if cookiecutter.llm != "none" %}
@@ -539,6 +543,11 @@ def experiment(
     embedding_model: Annotated[
         str | None, typer.Option(help="Another embedding model: a name or a local folder.")
     ] = None,
+{%- if cookiecutter.embeddings == "local" %}
+    embedding_backend: Annotated[
+        EmbeddingBackend | None, typer.Option(help="Another runtime of the model.")
+    ] = None,
+{%- endif %}
     chunking: Annotated[ChunkingStrategy | None, typer.Option(help="Another chunking.")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="Tokens per chunk.")] = None,
     chunk_overlap: Annotated[
@@ -561,6 +570,9 @@ def experiment(
 
     chosen = {
         "embedding_model": embedding_model,
+{%- if cookiecutter.embeddings == "local" %}
+        "embedding_backend": embedding_backend,
+{%- endif %}
         "chunking": chunking,
         "chunk_size": chunk_size,
         "chunk_overlap": chunk_overlap,

@@ -17,6 +17,9 @@ from sqlalchemy.engine import make_url
 
 ChunkingStrategy = Literal["markdown", "sentence", "tokens", "code"]
 Access = Literal["public", "internal"]  # each chunk's label; queries see the labels they are given
+{%- if cookiecutter.embeddings == "local" %}
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+{%- endif %}
 
 
 class Account(BaseModel):
@@ -116,6 +119,15 @@ class Settings(BaseSettings):
 {%- if cookiecutter.embeddings == "local" %}
     embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a name or a local folder
     embedding_device: str = "cpu"  # or "cuda", "mps"
+    # ONNX Runtime fp32 embeds as PyTorch does, faster on a CPU; int8 faster still, but it lost
+    # retrieval quality on the evaluation sets (`make benchmark-embeddings`). A change re-embeds the
+    # index into a new version: the backend is part of the pipeline tag.
+    embedding_backend: EmbeddingBackend = Field(
+        "onnx", description="What runs the model: PyTorch, or ONNX Runtime in fp32 or int8 (CPU)."
+    )
+    embedding_onnx_dir: Path = Field(
+        Path(".data/onnx"), description="ONNX exports of the embedding model, made once."
+    )
     # Fine-tuning the embedding model on the feedback: the finetune_embeddings DAG, run on demand.
     finetune_dir: Path = Field(
         Path(".data/finetune"), description="Tuned models (the UI reads them), experiments' pairs."
@@ -321,6 +333,17 @@ class Settings(BaseSettings):
         if self.auth_users and self.auth_header:
             raise ValueError("set auth_users or auth_header, not both")
         return self
+{%- if cookiecutter.embeddings == "local" %}
+
+    @model_validator(mode="after")
+    def _onnx_runs_on_the_cpu(self) -> "Settings":
+        if self.embedding_device != "cpu" and self.embedding_backend != "torch":
+            raise ValueError(
+                f"embedding_backend {self.embedding_backend} runs on the CPU: with embedding_device "
+                f"{self.embedding_device}, set RAG_EMBEDDING_BACKEND=torch"
+            )
+        return self
+{%- endif %}
 
     def with_chunking(
         self,

@@ -71,6 +71,9 @@ def test_an_experiment_that_changes_nothing_or_is_invalid_is_refused_before_buil
         (): "name at least one setting to change",
         ("--chunk-size", "8"): "invalid configuration",
         ("--chunk-size", str(indexed.chunk_size)): "nothing to try",
+{%- if cookiecutter.embeddings == "local" %}
+        ("--embedding-backend", indexed.embedding_backend): "nothing to try",
+{%- endif %}
     }
     for arguments, message in cases.items():
         result = CliRunner().invoke(app, ["experiment", *arguments])

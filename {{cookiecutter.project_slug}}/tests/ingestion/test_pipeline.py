@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import MetadataMode
 
-from {{ cookiecutter.package_name }}.config import Settings
+{% if cookiecutter.embeddings == "local" %}from {{ cookiecutter.package_name }}.answering.live_index import LiveIndex
+{% endif %}from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.index.embeddings import model_tokens
 from {{ cookiecutter.package_name }}.index.passages import join_overlapping, passage
 from {{ cookiecutter.package_name }}.index.store import open_store
@@ -159,6 +160,26 @@ def test_another_chunking_rechunks_every_document(settings: Settings, docs: Path
     assert small.chunks > large.chunks == open_store(settings).count()
     again = run_ingest(settings, folder=docs, strategy="tokens", chunk_size=256, chunk_overlap=8)
     assert again.unchanged == SAMPLE_COUNT and again.chunks == 0
+
+
+{%- if cookiecutter.embeddings == "local" %}
+
+
+def test_another_embedding_backend_re_embeds_into_a_new_version_that_readers_follow(
+    settings: Settings, docs: Path
+) -> None:
+    settings = settings.model_copy(update={"embedding_backend": "torch"})
+    first = run_ingest(settings, folder=docs)
+    int8 = settings.model_copy(update={"embedding_backend": "onnx-int8"})
+    rebuilt = run_ingest(int8, folder=docs)
+    assert (rebuilt.rebuild or "").endswith("/backend-onnx-int8") and rebuilt.released == "live"
+    assert rebuilt.changed == first.added and rebuilt.chunks == first.chunks
+    assert run_ingest(int8, folder=docs).chunks == 0  # the same backend again: nothing to embed
+    # A reader configured for PyTorch embeds questions as the live version's vectors were made.
+    reading = LiveIndex(settings, lambda store, embed: embed).current()
+    assert reading.store.version == open_store(settings).version == rebuilt.version
+    assert reading.embed.onnx_file is not None  # type: ignore[attr-defined]
+{%- endif %}
 
 
 def test_turning_redaction_on_rewrites_the_index(settings: Settings, docs: Path) -> None:

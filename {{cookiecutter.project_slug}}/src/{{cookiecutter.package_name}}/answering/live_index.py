@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ..config import Settings
-from ..index.embeddings import embedding_model
+from ..index.embeddings import embedding_model, embedding_of_version
 from ..index.store import open_store
 from ..index.store_base import DocumentStore
 
@@ -65,11 +65,8 @@ class LiveIndex(Generic[Search]):
         return reading
 
     def _open(self, store: DocumentStore) -> Reading[Search]:
-        """The version's reading, with the model its vectors were made with (the configured one
-        for a version that holds none yet)."""
-        model = store.recorded_model()
-        settings = self._settings
-        if model and model != settings.embedding_model:
-            settings = settings.model_copy(update={"embedding_model": model})
-        embed = embedding_model(settings)
+        """The version's reading, embedding as its vectors were made (the configured model for a
+        version that holds none yet)."""
+        recorded = (store.recorded_model(), store.recorded_pipeline())
+        embed = embedding_model(embedding_of_version(self._settings, *recorded))
         return Reading(store, embed, self._search(store, embed))

@@ -11,6 +11,7 @@ from ..config import Settings
 {%- if cookiecutter.llm != "none" %}
 from ..feedback.verified import promote_answers
 {%- endif %}
+from ..index.embeddings import embedding_of_version
 from ..index.store import open_store
 from ..index.versions import current_version
 from ..ingestion.pipeline import run_ingest
@@ -66,7 +67,9 @@ def compare_versions(
     ranks = {}
     for role, name in (("baseline", baseline), ("candidate", candidate)):
         version = current_version(open_store(settings.pinned(name)))
-        run = evaluate_retrieval(settings.pinned(name, version.embedding_model), question_set)
+        pinned = settings.pinned(name)
+        reading = embedding_of_version(pinned, version.embedding_model, version.pipeline)
+        run = evaluate_retrieval(reading, question_set)
         run.config.update(index_version=name, pipeline=version.pipeline or run.config["pipeline"])
         comparison.runs[role] = records.save(run)
         comparison.figures[role] = run.figures()

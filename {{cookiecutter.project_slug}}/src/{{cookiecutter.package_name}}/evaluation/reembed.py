@@ -24,7 +24,16 @@ from .records import EvalRecords, ExperimentRecord
 # What changes the vectors; settings that change only how an index is searched need no new
 # version: `eval --compare` tries them.
 CHANGEABLE = frozenset(
-    {"embedding_model", "chunking", "chunk_size", "chunk_overlap", "passage_window"}
+    {
+        "embedding_model",
+{%- if cookiecutter.embeddings == "local" %}
+        "embedding_backend",
+{%- endif %}
+        "chunking",
+        "chunk_size",
+        "chunk_overlap",
+        "passage_window",
+    }
 )
 
 

@@ -7,6 +7,7 @@
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 {%- if cookiecutter.embeddings == "local" %}
+from pathlib import Path
 from typing import TYPE_CHECKING
 {%- endif %}
 
@@ -24,7 +25,14 @@ Tokenize = Callable[[str], Sequence[object]]
 
 def embedding_model(settings: Settings) -> BaseEmbedding:
 {%- if cookiecutter.embeddings == "local" %}
-    return _load(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    return _load(
+        settings.embedding_model,
+        settings.embedding_device,
+        settings.embed_batch_size,
+        settings.embedding_backend,
+        settings.embedding_onnx_dir,
+        _model_threads,  # a model loaded before use_model_threads keeps its threads: load anew
+    )
 {%- else %}
     key = settings.openai_api_key
     if key is None and settings.embedding_base_url is None:
@@ -41,6 +49,26 @@ def embedding_model(settings: Settings) -> BaseEmbedding:
         key.get_secret_value() if key else "not-needed",
         settings.embedding_base_url,
     )
+{%- endif %}
+
+
+def embedding_of_version(settings: Settings, model: str | None, pipeline: str | None) -> Settings:
+    """``settings`` embedding questions as an index version's vectors were made: with its ``model``
+{%- if cookiecutter.embeddings == "local" %} and the backend its ``pipeline`` names{% endif %} (the configured ones
+    for a version that holds nothing yet)."""
+    update: dict[str, str] = {"embedding_model": model} if model else {}
+{%- if cookiecutter.embeddings == "local" %}
+    if pipeline:
+        update["embedding_backend"] = backend_of(pipeline)
+{%- endif %}
+    return settings.model_copy(update=update)
+{%- if cookiecutter.embeddings == "local" %}
+
+
+def backend_of(pipeline: str) -> str:
+    """The embedding backend named in a pipeline tag (see planning.pipeline_of)."""
+    _, tag, backend = pipeline.rpartition("/backend-")
+    return backend if tag else "torch"
 {%- endif %}
 
 
@@ -71,7 +99,7 @@ def model_threads() -> int:
 def model_tokens(settings: Settings) -> tuple[Tokenize, int]:
     """The model's own tokenizer (special tokens left out) and how many tokens of text it reads:
     chunks are sized in these, so that no tail of a chunk goes unembedded."""
-    model = _load(settings.embedding_model, settings.embedding_device, settings.embed_batch_size)
+    model = embedding_model(settings)
     tokenizer = _tokenizer(settings.embedding_model)
     limit = model.max_length - tokenizer.num_special_tokens_to_add()  # type: ignore[attr-defined]
     return lambda text: tokenizer.encode(text, add_special_tokens=False), limit
@@ -93,13 +121,22 @@ def no_progress_bars() -> None:
     transformers_logging.disable_progress_bar()
 
 
-@lru_cache(maxsize=2)
-def _load(name: str, device: str, batch_size: int) -> BaseEmbedding:
+@lru_cache(maxsize=4)
+def _load(
+    name: str, device: str, batch_size: int, backend: str, onnx_dir: Path, threads: int
+) -> BaseEmbedding:
     # Imported here: torch costs seconds, and Airflow parses DAG files often.
     from .local_embedding import LocalEmbedding
 
     no_progress_bars()
-    return LocalEmbedding(model_name=name, device=device, embed_batch_size=batch_size)
+    return LocalEmbedding(
+        model_name=name,
+        device=device,
+        embed_batch_size=batch_size,
+        backend=backend,
+        onnx_cache=onnx_dir,
+        threads=threads,
+    )
 {%- else %}
 
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -68,13 +69,32 @@ class Batcher(Generic[Item, Result]):
 
 
 class LocalEmbedding(HuggingFaceEmbedding):
-    """LlamaIndex's sentence-transformers embedding, with query embeddings batched across threads."""
+    """LlamaIndex's sentence-transformers embedding, with query embeddings batched across threads;
+    the transformer runs on PyTorch, or on ONNX Runtime (``backend`` onnx or onnx-int8, from a file
+    the model publishes or an export cached in ``onnx_cache``) with ``threads`` intra-op threads."""
 
     _queries: Batcher[str, list[float]] = PrivateAttr()
+    _onnx_file: Path | None = PrivateAttr(default=None)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        backend: str = "torch",
+        onnx_cache: Path | None = None,
+        threads: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._queries = Batcher(self._embed_questions)
+        if backend != "torch":
+            from .onnx_embedding import use_onnx
+
+            cache = onnx_cache or Path(".data/onnx")
+            self._onnx_file = use_onnx(self._model, backend, cache, threads)
+
+    @property
+    def onnx_file(self) -> Path | None:
+        """The ONNX file the transformer runs; None on PyTorch."""
+        return self._onnx_file
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._queries(query)

@@ -51,6 +51,8 @@ class DocumentStore(Protocol):
 
     def recorded_model(self) -> str | None: ...
 
+    def recorded_pipeline(self) -> str | None: ...
+
     def similarity(self, hit: "NodeWithScore", query_vector: Sequence[float]) -> float | None:
         """The cosine similarity of a hit of this store's first query mode to the question (the
         score LlamaIndex reports is on each backend's own scale)."""
@@ -167,6 +169,11 @@ class RecordsEmbedding(ABC):
         """The embedding model of this version's vectors; None before anything is written."""
         model = self._record(self.version).get("embedding_model")
         return str(model) if model else None
+
+    def recorded_pipeline(self) -> str | None:
+        """How this version's chunks were made (see planning.pipeline_of); None before a run."""
+        pipeline = self._record(self.version).get("pipeline")
+        return str(pipeline) if pipeline else None
 
     def update_record(self, version: str, **values: str) -> None:
         self._write_record(version, {**self._record(version), **values})

@@ -173,10 +173,17 @@ def pipeline_of(settings: Settings) -> str:
     """How this run turns documents into chunks. A document stored with another pipeline counts as
     changed, so a run with another chunking re-chunks everything and the index never mixes two."""
     redaction = "redacted" if settings.redact else "verbatim"
-    return (
+    pipeline = (
         f"{settings.chunking}/{settings.chunk_size}/{settings.chunk_overlap}/{redaction}"
         f"/window-{settings.passage_window}/formats-{FORMATS_VERSION}/chunking-{CHUNKING_VERSION}"
     )
+{%- if cookiecutter.embeddings == "local" %}
+    # Vectors of another runtime differ a little (int8 more): one version never mixes two. PyTorch
+    # adds nothing, so indexes built before the setting existed are not rebuilt.
+    if settings.embedding_backend != "torch":
+        pipeline += f"/backend-{settings.embedding_backend}"
+{%- endif %}
+    return pipeline
 
 
 def _plan_source(

@@ -18,6 +18,7 @@ import numpy as np
 from llama_index.core.schema import MetadataMode, NodeWithScore
 
 from ...index.embeddings import model_threads
+from ...index.onnx_models import onnx_session
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ class CrossEncoder:
     """Scores (question, passage) pairs with an ONNX cross-encoder; higher is more relevant."""
 
     def __init__(self, model: str, onnx_file: str, threads: int = 0) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         onnx, tokenizer = model_files(model, onnx_file)
@@ -64,11 +64,7 @@ class CrossEncoder:
         # Some exports pad every input to the longest length the model reads: pad per batch instead.
         self._tokenizer.enable_padding()
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: ONNX Runtime's choice, one per core
-        self._session = onnxruntime.InferenceSession(
-            str(onnx), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnx_session(onnx, threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     @property
