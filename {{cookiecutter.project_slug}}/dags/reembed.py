@@ -3,7 +3,8 @@
 
 An experiment, run on demand (Trigger DAG): would the index retrieve better built another way?
 **experiment** builds a candidate index version from every source with `changes` (any of
-`embedding_model`, `chunking`, `chunk_size`, `chunk_overlap`, `passage_window`) beside the live one,
+`embedding_model`,{% if cookiecutter.embeddings == "local" %} `embedding_backend`,{% endif %} `chunking`, `chunk_size`, `chunk_overlap`,
+`passage_window`) beside the live one,
 which keeps answering; scores both on the question set (`RAG_EVAL_QUESTIONS`); and keeps the
 candidate, complete but not live, only if its MRR@10 is higher by more than `margin` and it ranks
 more questions better than worse beyond chance. The log and `{{ cookiecutter.package_name }} experiments` say how to

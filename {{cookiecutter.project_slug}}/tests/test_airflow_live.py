@@ -179,35 +179,51 @@ def enough_pairs(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_FINETUNE_MIN_PAIRS", "5")
 
 
-def test_make_airflow_runs_a_finetune_experiment(enough_pairs: None, airflow: Airflow) -> None:
-    """The steps hand the experiment on through XCom, train, embed and score in the embeddings pool,
-    and log no errors (a model's progress bars land in a task's log as error lines)."""
-    airflow.wait_for("/dags/ingest_docs/dagRuns", finished_runs)  # the scheduled run: an index
-    store = open_store(airflow.settings)
-    live, chunks = store.live_version(), store.count()
-
-    run_id = airflow.trigger("finetune_embeddings", {"negative_control": True})
+def finished_run_tasks(airflow: Airflow, dag_id: str, run_id: str) -> dict[str, Any]:
+    """A run's task states, pools and tries, once the run has finished successfully."""
     run = airflow.wait_for(
-        f"/dags/finetune_embeddings/dagRuns/{run_id}",
-        lambda body: body["state"] in {"success", "failed"},
+        f"/dags/{dag_id}/dagRuns/{run_id}", lambda body: body["state"] in {"success", "failed"}
     )
-    tasks = airflow.get(f"/dags/finetune_embeddings/dagRuns/{run_id}/taskInstances")
+    tasks = airflow.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
     states = {
         t["task_id"]: (t["state"], t["pool"], t["try_number"]) for t in tasks["task_instances"]
     }
     assert run["state"] == "success", states
+    return states
+
+
+def test_make_airflow_runs_the_experiments(enough_pairs: None, airflow: Airflow) -> None:
+    """Fine-tuning, then another embedding backend: the steps hand the experiment on through XCom,
+    train, embed and score in the embeddings pool, leave the live version answering, and log no
+    errors (a model's progress bars land in a task's log as error lines)."""
+    airflow.wait_for("/dags/ingest_docs/dagRuns", finished_runs)  # the scheduled run: an index
+    store = open_store(airflow.settings)
+    live, chunks = store.live_version(), store.count()
     heavy = ("success", "rag_embeddings", 1)
     light = ("success", "default_pool", 1)
-    assert states == {
+
+    run_id = airflow.trigger("finetune_embeddings", {"negative_control": True})
+    assert finished_run_tasks(airflow, "finetune_embeddings", run_id) == {
         "prepare": light,
         "train": heavy,
         "build": heavy,
         "score": heavy,
         "decide": light,
     }
-    (experiment,) = EvalRecords(airflow.settings.feedback_url).experiments()
-    assert experiment.decision == "refused", experiment.as_text()
-    assert experiment.lineage["data"]["negative_control"] is True
-    assert (store.live_version(), store.count()) == (live, chunks)
+    (finetune,) = EvalRecords(airflow.settings.feedback_url).experiments()
+    assert finetune.decision == "refused", finetune.as_text()
+    assert finetune.lineage["data"]["negative_control"] is True
     assert error_lines(airflow, "finetune_embeddings", run_id) == []
+
+    changes = {"embedding_backend": "onnx-int8"}
+    run_id = airflow.trigger("reembed_experiment", {"changes": changes, "margin": 0.02})
+    assert finished_run_tasks(airflow, "reembed_experiment", run_id) == {"experiment": heavy}
+    (reembed,) = [
+        e for e in EvalRecords(airflow.settings.feedback_url).experiments() if e.id != finetune.id
+    ]
+    assert (reembed.kind, reembed.lineage["changes"]) == ("reembed", changes)
+    assert reembed.decision in {"kept", "refused"} and reembed.candidate != live
+    assert set(reembed.figures) == {"baseline", "candidate", "questions"}, reembed.as_text()
+    assert (store.live_version(), store.count()) == (live, chunks)
+    assert error_lines(airflow, "reembed_experiment", run_id) == []
 {%- endif %}

@@ -126,6 +126,11 @@ def test_a_failed_export_says_how_to_go_on_and_leaves_nothing(tmp_path: Path) ->
     assert [p.suffix for p in tmp_path.iterdir()] == [".lock"]
 
 
+def test_an_onnx_backend_without_an_export_folder_is_refused(embedding_model_name: str) -> None:
+    with pytest.raises(ValueError, match="onnx_cache"):
+        LocalEmbedding(model_name=embedding_model_name, backend="onnx")
+
+
 def test_new_weights_under_the_same_name_get_an_export_of_their_own(
     embedding_model_name: str,
 ) -> None:

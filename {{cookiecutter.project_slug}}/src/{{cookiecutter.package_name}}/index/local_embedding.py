@@ -86,10 +86,11 @@ class LocalEmbedding(HuggingFaceEmbedding):
         super().__init__(**kwargs)
         self._queries = Batcher(self._embed_questions)
         if backend != "torch":
+            if onnx_cache is None:
+                raise ValueError(f"the {backend} backend needs onnx_cache, the folder of exports")
             from .onnx_embedding import use_onnx
 
-            cache = onnx_cache or Path(".data/onnx")
-            self._onnx_file = use_onnx(self._model, backend, cache, threads)
+            self._onnx_file = use_onnx(self._model, backend, onnx_cache, threads)
 
     @property
     def onnx_file(self) -> Path | None:

@@ -45,8 +45,10 @@ class OnnxTransformer(torch.nn.Module):
             name: features[name].numpy().astype(np.int64) for name in INPUTS if name in features
         }
         mask = given["attention_mask"]
+        if not len(mask):
+            raise ValueError("no texts to embed")
         lengths = mask.sum(axis=1)
-        hidden: np.ndarray | None = None
+        hidden = np.zeros((0,), dtype=np.float32)
         for start in range(0, len(mask), ROWS_PER_RUN):
             rows = slice(start, start + ROWS_PER_RUN)
             longest = int(lengths[rows].max())
@@ -56,10 +58,9 @@ class OnnxTransformer(torch.nn.Module):
                 name: value[rows, :width] for name, value in given.items() if name in self._inputs
             }
             output = self.session.run(None, feed)[0]
-            if hidden is None:
+            if start == 0:
                 hidden = np.zeros((*mask.shape, output.shape[-1]), dtype=np.float32)
             hidden[rows, :width] = output
-        assert hidden is not None, "an empty batch"
         return {"last_hidden_state": torch.from_numpy(hidden)}
 
 
