@@ -83,11 +83,11 @@ class LocalEmbedding(HuggingFaceEmbedding):
         threads: int = 0,
         **kwargs: Any,
     ) -> None:
+        if backend != "torch" and onnx_cache is None:  # refused before the model loads
+            raise ValueError(f"the {backend} backend needs onnx_cache, the folder of exports")
         super().__init__(**kwargs)
         self._queries = Batcher(self._embed_questions)
-        if backend != "torch":
-            if onnx_cache is None:
-                raise ValueError(f"the {backend} backend needs onnx_cache, the folder of exports")
+        if backend != "torch" and onnx_cache is not None:
             from .onnx_embedding import use_onnx
 
             self._onnx_file = use_onnx(self._model, backend, onnx_cache, threads)

@@ -48,7 +48,7 @@ class OnnxTransformer(torch.nn.Module):
         if not len(mask):
             raise ValueError("no texts to embed")
         lengths = mask.sum(axis=1)
-        hidden = np.zeros((0,), dtype=np.float32)
+        hidden = np.zeros((*mask.shape, self.config.hidden_size), dtype=np.float32)
         for start in range(0, len(mask), ROWS_PER_RUN):
             rows = slice(start, start + ROWS_PER_RUN)
             longest = int(lengths[rows].max())
@@ -57,10 +57,7 @@ class OnnxTransformer(torch.nn.Module):
             feed = {
                 name: value[rows, :width] for name, value in given.items() if name in self._inputs
             }
-            output = self.session.run(None, feed)[0]
-            if start == 0:
-                hidden = np.zeros((*mask.shape, output.shape[-1]), dtype=np.float32)
-            hidden[rows, :width] = output
+            hidden[rows, :width] = self.session.run(None, feed)[0]
         return {"last_hidden_state": torch.from_numpy(hidden)}
 
 
